@@ -1,0 +1,18 @@
+"""Loss and gradient under TensorFlow: one traced graph, shapes relaxed across image sizes."""
+import numpy as np
+import tensorflow as tf
+
+
+def value_and_grad(loss_fn):
+    @tf.function(reduce_retracing=True)
+    def evaluate(image, *args):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss, parts = loss_fn(image, *args)
+        return loss, parts, tape.gradient(loss, image)
+
+    def call(image: np.ndarray, *args):
+        loss, parts, grad = evaluate(*tf.nest.map_structure(tf.convert_to_tensor, (image, *args)))
+        return float(loss), {name: float(value) for name, value in parts.items()}, grad.numpy()
+
+    return call

@@ -1,0 +1,238 @@
+"""The optimisation: Gatys et al. 2015 by L-BFGS-B (scipy), coarse to fine.
+
+No file or network I/O here: pixels in, pixels out. Content features and blended style Gram
+matrices are computed once per pyramid level; each evaluation runs only the image being
+optimised through the network and returns loss and gradient together. Progress goes to a
+callback once per iteration; ``should_stop`` is polled before every evaluation, so a cancel
+takes effect within one evaluation and returns the best image so far.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+from keras import ops
+
+from core import images, losses
+from core.backends import value_and_grad
+from core.params import MIN_SIDE, StyleParams
+from core.vgg import VGG19Features
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished L-BFGS iteration. ``losses`` are weighted parts and their total."""
+
+    iteration: int
+    total: int
+    level: int
+    levels: int
+    losses: dict
+    seconds_left: float | None
+
+
+@dataclass
+class Result:
+    pixels: np.ndarray  # uint8, the content's channel count (alpha passed through)
+    losses: dict
+    iterations: int
+    evaluations: int
+    cancelled: bool
+
+
+class _Stop(Exception):
+    """Raised inside the objective to leave scipy's loop when the caller cancels."""
+
+
+def pyramid_shapes(shape: tuple, levels: int) -> list:
+    """(h, w) per level, coarse to fine, each half the next; too-small levels are dropped."""
+    height, width = shape
+    shapes = [(round(height / 2**k), round(width / 2**k)) for k in reversed(range(levels))]
+    return [s for s in shapes if min(s) >= MIN_SIDE] or [shape]
+
+
+class StyleTransfer:
+    """Runs stylisations on one loaded network; reusable across jobs."""
+
+    def __init__(self, network: VGG19Features):
+        self.network = network
+        self._compiled = {}
+
+    def run(self, content: np.ndarray, styles: list, params: StyleParams,
+            on_progress=None, should_stop=None) -> Result:
+        """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
+        images.check_size(content, "content image")
+        for style in styles:
+            images.check_size(style, "style image")
+        out_shape = images.fit_long_side(content.shape, params.size)
+        if min(out_shape) < MIN_SIDE:
+            raise images.ImageError(f"at size {params.size} the image would be {out_shape[1]}x"
+                                    f"{out_shape[0]} pixels; it must be at least {MIN_SIDE} on each side")
+        content_rgb = content[..., :3].astype(np.float32)
+        style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
+        if params.preserve_colors:
+            style_rgbs = [images.luminance_image(s, like=content_rgb) for s in style_rgbs]
+            content_rgb = images.luminance_image(content_rgb)
+
+        shapes = [out_shape] if params.seed_compatible else pyramid_shapes(out_shape, params.pyramid_levels)
+        run = _Run(params, shapes, on_progress, should_stop)
+        x = None
+        for level, shape in enumerate(shapes):
+            if x is None:
+                x = (images.preprocess(images.resize(content_rgb, shape)) if params.init == "content"
+                     else _noise(shape, params.seed))
+            else:
+                x = images.resize(x, shape)
+            x, stopped = run.optimise(level, x, self.objective(content_rgb, style_rgbs, params, shape))
+            if stopped:
+                break
+
+        rgb = images.resize(images.deprocess(x), out_shape)
+        if params.preserve_colors:
+            rgb = images.keep_colors(rgb, images.resize(content[..., :3], out_shape))
+        pixels = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+        if content.shape[2] == 4:
+            alpha = content[..., 3:] if content.shape[:2] == out_shape else np.clip(
+                np.rint(images.resize(content[..., 3:], out_shape)), 0, 255).astype(np.uint8)
+            pixels = np.concatenate([pixels, alpha], axis=-1)
+        return Result(pixels, run.losses, run.iteration, run.evaluations, stopped)
+
+    def objective(self, content_rgb, style_rgbs, params, shape):
+        """Loss and gradient at one size: ``f(image (1, h, w, 3)) -> (loss, parts, gradient)``.
+
+        Content activations and blended style Gram matrices are computed here, once.
+        """
+        content_in = images.preprocess(images.resize(content_rgb, shape))
+        n_content = len(params.content_layers)
+        extractor = self.network.extractor(params.content_layers + params.style_layers)
+        normalise = not params.seed_compatible
+        content_targets = [ops.convert_to_numpy(f) for f in _features(extractor, content_in)[:n_content]]
+        style_targets = [0.0] * len(params.style_layers)
+        for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs))):
+            style_shape = _style_shape(style_rgb.shape, shape, params)
+            features = _features(extractor, images.preprocess(images.resize(style_rgb, style_shape)))
+            for i, f in enumerate(features[n_content:]):
+                style_targets[i] = style_targets[i] + blend * ops.convert_to_numpy(
+                    losses.gram_matrix(f, normalise))
+        weights = np.array([params.content_weight, params.style_weight, params.tv_weight,
+                            *params.layer_weights()], dtype=np.float32)
+        compiled = self._compiled_loss(params)
+        return lambda image: compiled(image, content_targets, style_targets, weights)
+
+    def _compiled_loss(self, params):
+        """The traced loss-and-gradient function for this layer set and formula (cached)."""
+        key = (params.content_layers, params.style_layers, params.seed_compatible)
+        if key not in self._compiled:
+            extractor = self.network.extractor(params.content_layers + params.style_layers)
+            self._compiled[key] = value_and_grad(
+                _loss_function(extractor, len(params.content_layers), not params.seed_compatible))
+        return self._compiled[key]
+
+
+def _loss_function(extractor, n_content, normalise):
+    def loss(image, content_targets, style_targets, weights):
+        features = _features(extractor, image)
+        content = sum(losses.content_loss(f, t, normalise)
+                      for f, t in zip(features[:n_content], content_targets)) / n_content
+        pixels = None if normalise else ops.shape(image)[1] * ops.shape(image)[2]
+        style = sum(weights[3 + i] * losses.style_loss(losses.gram_matrix(f, normalise), t, pixels)
+                    for i, (f, t) in enumerate(zip(features[n_content:], style_targets)))
+        tv = losses.total_variation_loss(image, normalise)
+        parts = {"content": weights[0] * content, "style": weights[1] * style, "tv": weights[2] * tv}
+        total = parts["content"] + parts["style"] + parts["tv"]
+        return total, parts
+
+    return loss
+
+
+def _features(extractor, image):
+    """Activations as a list, for a (h, w, 3) array or a (1, h, w, 3) tensor."""
+    if len(image.shape) == 3:
+        image = image[None]
+    out = extractor(image)
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _style_shape(style_shape, content_shape, params):
+    """The tutorial resizes styles to the content's size; otherwise the long side follows
+    ``style_scale`` x the output's long side, never below the network's minimum."""
+    if params.seed_compatible:
+        return content_shape[:2]
+    long_side = params.style_scale * max(content_shape[:2])
+    long_side = max(long_side, MIN_SIDE * max(style_shape[:2]) / min(style_shape[:2]))
+    return images.fit_long_side(style_shape, round(long_side))
+
+
+def _noise(shape, seed):
+    return np.random.default_rng(seed).normal(0.0, 40.0, (*shape, 3)).astype(np.float32)
+
+
+class _Run:
+    """Bookkeeping of one job across levels: counts, timing, best image, progress reports."""
+
+    def __init__(self, params, shapes, on_progress, should_stop):
+        self.params = params
+        self.shapes = shapes
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.total = params.iterations * len(shapes)
+        self.iteration = 0
+        self.evaluations = 0
+        self.losses = {}
+        self.work_done = 0.0  # iterations x pixels, for the time estimate
+        self.seconds_spent = 0.0
+
+    def optimise(self, level, x0, objective):
+        """L-BFGS-B at one level; returns (best image, whether the caller stopped us)."""
+        shape = x0.shape
+        low, high = images.vgg_bounds()
+        bounds = scipy.optimize.Bounds(np.broadcast_to(low, shape).ravel().astype(np.float64),
+                                       np.broadcast_to(high, shape).ravel().astype(np.float64))
+        x0 = np.clip(x0, low, high)
+        best = {"loss": np.inf, "x": x0}
+        start = time.perf_counter()
+        first_iteration = self.iteration
+
+        def fun(x):
+            if self.should_stop is not None and self.should_stop():
+                raise _Stop
+            image = x.astype(np.float32).reshape(1, *shape)
+            loss, parts, grad = objective(image)
+            self.evaluations += 1
+            self.losses = dict(parts, total=loss)
+            if loss < best["loss"]:
+                best.update(loss=loss, x=image[0])
+            return loss, grad.ravel().astype(np.float64)
+
+        def callback(_xk):
+            self.iteration += 1
+            self._report(level, start, first_iteration)
+
+        stopped = False
+        try:
+            scipy.optimize.minimize(fun, x0.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
+                                    bounds=bounds, callback=callback,
+                                    options={"maxiter": self.params.iterations,
+                                             "maxfun": 4 * self.params.iterations,
+                                             "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
+        except _Stop:
+            stopped = True
+        self.work_done += (self.iteration - first_iteration) * shape[0] * shape[1]
+        self.seconds_spent += time.perf_counter() - start
+        if not stopped:
+            self.iteration = first_iteration + self.params.iterations
+        return best["x"], stopped
+
+    def _report(self, level, start, first_iteration):
+        if self.on_progress is None:
+            return
+        height, width = self.shapes[level]
+        done_here = self.iteration - first_iteration
+        work = self.work_done + done_here * height * width
+        seconds = self.seconds_spent + time.perf_counter() - start
+        remaining = (self.params.iterations - done_here) * height * width + sum(
+            self.params.iterations * h * w for h, w in self.shapes[level + 1:])
+        self.on_progress(Progress(self.iteration, self.total, level + 1, len(self.shapes),
+                                  dict(self.losses), seconds / work * remaining if work else None))

@@ -1,0 +1,130 @@
+"""Pixels in and out: loading, saving, resizing, VGG pre/deprocessing and colour transfer.
+
+Arrays are height x width x channels. Loaded images are uint8 RGBA; the engine works on float32
+RGB in 0..255 and hands the alpha channel back untouched.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from core.params import MIN_SIDE
+
+# ImageNet channel means in BGR order, as Keras' VGG19 "caffe" preprocessing subtracts them.
+VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+# ITU-R BT.601 RGB -> YIQ; Gatys et al. 2016 (arXiv 1606.05897) transfer luminance in YIQ.
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
+                        [0.595716, -0.274453, -0.321263],
+                        [0.211456, -0.522591, 0.311135]], dtype=np.float32)
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
+
+
+class ImageError(ValueError):
+    """An input or output image cannot be used; the text says which and why."""
+
+
+def load_image(path: str) -> np.ndarray:
+    """Read any Pillow-readable file as uint8 RGBA."""
+    if not os.path.exists(path):
+        raise ImageError(f"{path}: no such file")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path}: not a readable image ({error.__class__.__name__})") from None
+    return np.asarray(rgba, dtype=np.uint8).copy()
+
+
+def check_writable(path: str) -> None:
+    """Fail before a long run when the output could not be saved."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in Image.registered_extensions():
+        raise ImageError(f"{path}: unknown image type {extension or '(no extension)'}; use .png or .jpg")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ImageError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ImageError(f"{path}: cannot write there (permission denied)")
+
+
+def save_image(pixels: np.ndarray, path: str) -> None:
+    """Write uint8 RGB or RGBA; formats without alpha (JPEG) get the RGB part."""
+    image = Image.fromarray(pixels)
+    if image.mode == "RGBA" and os.path.splitext(path)[1].lower() in (".jpg", ".jpeg", ".bmp"):
+        image = image.convert("RGB")
+    try:
+        image.save(path)
+    except OSError as error:
+        raise ImageError(f"{path}: could not save ({error})") from None
+
+
+def check_size(pixels: np.ndarray, what: str) -> None:
+    height, width = pixels.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise ImageError(f"the {what} is {width}x{height} pixels; it must be at least "
+                         f"{MIN_SIDE} pixels on each side")
+
+
+def fit_long_side(shape: tuple, long_side: int) -> tuple:
+    """(height, width) scaled so that the longer side is ``long_side``, aspect kept."""
+    height, width = shape[:2]
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(pixels: np.ndarray, shape: tuple) -> np.ndarray:
+    """Resample float or uint8 pixels to (height, width) as float32, Lanczos, any channel count."""
+    height, width = shape
+    if pixels.shape[:2] == (height, width):
+        return pixels.astype(np.float32)
+    channels = [Image.fromarray(np.ascontiguousarray(pixels[..., c], dtype=np.float32), mode="F")
+                .resize((width, height), Image.Resampling.LANCZOS)
+                for c in range(pixels.shape[2])]
+    return np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
+
+
+def preprocess(rgb: np.ndarray) -> np.ndarray:
+    """RGB 0..255 -> the network's input: BGR with the ImageNet mean removed."""
+    return rgb[..., ::-1].astype(np.float32) - VGG_MEAN_BGR
+
+
+def deprocess(bgr: np.ndarray) -> np.ndarray:
+    """Inverse of ``preprocess``, clipped to 0..255 float32 RGB."""
+    return np.clip(bgr + VGG_MEAN_BGR, 0.0, 255.0)[..., ::-1].astype(np.float32)
+
+
+def vgg_bounds() -> tuple:
+    """Per-channel (low, high) of preprocessed pixels, the valid box for the optimiser."""
+    return -VGG_MEAN_BGR, 255.0 - VGG_MEAN_BGR
+
+
+def to_yiq(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ _RGB_TO_YIQ.T
+
+
+def from_yiq(yiq: np.ndarray) -> np.ndarray:
+    return np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 255.0)
+
+
+def luminance_image(rgb: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """Grey RGB of the image's luminance; with ``like``, matched to its mean and spread.
+
+    This is the input side of luminance-only transfer (Gatys et al. 2016): style and content
+    become grey images, the style's luminance histogram moved to the content's first moments.
+    """
+    y = to_yiq(rgb)[..., 0]
+    if like is not None:
+        target = to_yiq(like)[..., 0]
+        y = (y - y.mean()) / (y.std() + 1e-6) * target.std() + target.mean()
+    return np.repeat(np.clip(y, 0.0, 255.0)[..., None], 3, axis=-1)
+
+
+def keep_colors(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
+    """The result's luminance with the content's colour (I and Q) channels."""
+    yiq = to_yiq(content_rgb)
+    yiq[..., 0] = to_yiq(result_rgb)[..., 0]
+    return from_yiq(yiq)

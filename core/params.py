@@ -1,0 +1,155 @@
+"""The one parameter object of the engine: defaults, ranges and validation.
+
+Standard library only, so the command line and the worker can validate settings before
+anything heavy is imported. Every error is a ``ParamError`` whose text is one line a user
+can act on.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+VGG19_CONV_LAYERS = tuple(
+    f"block{block}_conv{conv}"
+    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
+    for conv in range(1, convs + 1)
+)
+INITS = ("content", "noise")
+MIN_SIDE = 32  # VGG19 pools four times before block5: smaller images have no block5 features
+
+# Numeric settings: (minimum, maximum), both inclusive.
+RANGES = {
+    "size": (MIN_SIDE, 16384),
+    "iterations": (1, 10000),
+    "content_weight": (0.0, 1e9),
+    "style_weight": (0.0, 1e9),
+    "tv_weight": (0.0, 1e9),
+    "style_scale": (0.05, 8.0),
+    "pyramid_levels": (1, 6),
+    "seed": (0, 2**31 - 1),
+}
+
+INTEGER_SETTINGS = {"size", "iterations", "pyramid_levels", "seed"}
+
+# The weights of the Keras tutorial this engine started from (keras.io "Neural style transfer").
+TUTORIAL_WEIGHTS = {"content_weight": 2.5e-8, "style_weight": 1e-6, "tv_weight": 1e-6}
+
+
+class ParamError(ValueError):
+    """A setting is out of range or unknown; the text says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class StyleParams:
+    """Settings of one stylisation.
+
+    With ``seed_compatible=False`` (the default) every loss is normalised by the size of the
+    feature map it is computed on, so the same weights give the same look at any output size.
+    ``seed_compatible=True`` uses the tutorial's own loss formula (sums, Gram matrices divided
+    by the image's pixel count) for comparisons with it; see ``StyleParams.tutorial``.
+    """
+
+    size: int = 512
+    iterations: int = 200
+    content_weight: float = 1.0
+    style_weight: float = 1e4
+    tv_weight: float = 1e-3
+    content_layers: tuple = ("block5_conv2",)
+    style_layers: tuple = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
+                           "block5_conv1")
+    style_layer_weights: tuple | None = None
+    style_blend: tuple | None = None
+    style_scale: float = 1.0
+    preserve_colors: bool = False
+    pyramid_levels: int = 3
+    init: str = "content"
+    seed: int = 0
+    seed_compatible: bool = False
+
+    def __post_init__(self):
+        for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        self._validate()
+
+    @classmethod
+    def tutorial(cls, **overrides) -> "StyleParams":
+        """The Keras tutorial's setup: its loss formula and weights, one scale."""
+        settings = dict(TUTORIAL_WEIGHTS, seed_compatible=True, pyramid_levels=1)
+        settings.update(overrides)
+        return cls(**settings)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "StyleParams":
+        """Build from plain data (the protocol's JSON, the command line); unknown names are errors."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParamError(f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+    def replace(self, **changes) -> "StyleParams":
+        return dataclasses.replace(self, **changes)
+
+    def layer_weights(self) -> tuple:
+        """Style layer weights, normalised to sum to 1 (equal when not given)."""
+        weights = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        total = float(sum(weights))
+        return tuple(float(w) / total for w in weights)
+
+    def blend_weights(self, n_styles: int) -> tuple:
+        """Weights of the style images, normalised to sum to 1 (equal when not given)."""
+        if self.style_blend is None:
+            return (1.0 / n_styles,) * n_styles
+        if len(self.style_blend) != n_styles:
+            raise ParamError(f"style_blend has {len(self.style_blend)} weights for {n_styles} style images")
+        total = float(sum(self.style_blend))
+        return tuple(float(w) / total for w in self.style_blend)
+
+    def _validate(self):
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            integral = name in INTEGER_SETTINGS
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                    integral and not isinstance(value, int)):
+                kind = "a whole number" if integral else "a number"
+                raise ParamError(f"{name} must be {kind}, got {value!r}")
+            if not low <= value <= high:
+                raise ParamError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        for name in ("preserve_colors", "seed_compatible"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParamError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.init not in INITS:
+            raise ParamError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        for name in ("content_layers", "style_layers"):
+            layers = getattr(self, name)
+            if not isinstance(layers, tuple) or not layers:
+                raise ParamError(f"{name} must name at least one VGG19 layer")
+            for layer in layers:
+                if layer not in VGG19_CONV_LAYERS:
+                    raise ParamError(f"{layer!r} is not a VGG19 convolution layer "
+                                     f"(use block1_conv1 ... block5_conv4)")
+        _check_weights("style_layer_weights", self.style_layer_weights, len(self.style_layers))
+        _check_weights("style_blend", self.style_blend, None)
+        if self.size >> (self.pyramid_levels - 1) < MIN_SIDE:
+            raise ParamError(f"size {self.size} is too small for {self.pyramid_levels} pyramid levels "
+                             f"(the smallest level would be under {MIN_SIDE} pixels)")
+
+
+def _check_weights(name, weights, expected_count):
+    if weights is None:
+        return
+    if not isinstance(weights, tuple) or not weights:
+        raise ParamError(f"{name} must be a list of numbers")
+    if expected_count is not None and len(weights) != expected_count:
+        raise ParamError(f"{name} has {len(weights)} values, but there are {expected_count} style layers")
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+            raise ParamError(f"{name} values must be numbers of 0 or more, got {w!r}")
+    if sum(weights) <= 0:
+        raise ParamError(f"{name} must have at least one value above 0")

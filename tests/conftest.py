@@ -1,0 +1,42 @@
+"""Shared fixtures: a small random VGG19, and the real weights when they can be had.
+
+Tiers that need something this machine may lack (real weights, a GIMP 3) skip with the reason.
+With NEURAL_STYLE_REQUIRE_ALL_TIERS=1 (CI sets it) such a skip becomes a failure instead.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_VGG19 = os.path.join(os.path.dirname(ROOT), "shared", "vgg19")
+WEIGHTS_CACHE = os.path.join(ROOT, ".cache", "vgg19_notop.h5")
+
+
+def skip_or_fail(reason):
+    if os.environ.get("NEURAL_STYLE_REQUIRE_ALL_TIERS") == "1":
+        pytest.fail(f"required test tier cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def random_network():
+    from core.vgg import VGG19Features
+
+    return VGG19Features(None, seed=0)
+
+
+@pytest.fixture(scope="session")
+def real_weights():
+    """Path of real ImageNet VGG19 weights: NEURAL_STYLE_WEIGHTS, or expanded from ../shared."""
+    explicit = os.environ.get("NEURAL_STYLE_WEIGHTS")
+    if explicit:
+        return explicit
+    if not os.path.exists(WEIGHTS_CACHE):
+        if not os.path.isdir(SHARED_VGG19):
+            skip_or_fail(f"no real VGG19 weights: set NEURAL_STYLE_WEIGHTS or provide {SHARED_VGG19}")
+        os.makedirs(os.path.dirname(WEIGHTS_CACHE), exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), WEIGHTS_CACHE],
+                       check=True)
+    return WEIGHTS_CACHE

@@ -1,0 +1,142 @@
+"""The optimisation on a randomly initialised VGG19 and small images (fast, no weights needed)."""
+import threading
+
+import numpy as np
+import pytest
+
+from core import images
+from core.engine import StyleTransfer, pyramid_shapes
+from core.params import StyleParams
+
+rng = np.random.default_rng(2)
+CONTENT = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+STYLE = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
+SMALL = dict(size=64, iterations=8, pyramid_levels=1)
+
+
+@pytest.fixture(scope="module")
+def engine(random_network):
+    return StyleTransfer(random_network)
+
+
+def test_optimiser_lowers_the_loss_and_reports_every_iteration(engine):
+    reports = []
+    result = engine.run(CONTENT, [STYLE], StyleParams(**SMALL), on_progress=reports.append)
+    assert [r.iteration for r in reports] == list(range(1, 9))
+    assert all(r.total == 8 and r.level == 1 and r.levels == 1 for r in reports)
+    assert reports[-1].losses["total"] < 0.5 * reports[0].losses["total"]
+    assert reports[-1].seconds_left == 0 and reports[0].seconds_left > 0
+    assert set(reports[0].losses) == {"content", "style", "tv", "total"}
+    assert result.pixels.shape == (48, 64, 3) and result.pixels.dtype == np.uint8
+    assert not result.cancelled and result.iterations == 8
+
+
+def test_multiscale_runs_coarse_to_fine(engine):
+    reports = []
+    result = engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=3, pyramid_levels=2),
+                        on_progress=reports.append)
+    assert [r.level for r in reports] == [1] * 3 + [2] * 3
+    assert reports[-1].iteration == reports[-1].total == 6
+    assert result.pixels.shape == (96, 128, 3)
+
+
+def test_pyramid_halves_each_level_and_drops_levels_below_the_minimum():
+    assert pyramid_shapes((96, 128), 2) == [(48, 64), (96, 128)]
+    assert pyramid_shapes((96, 128), 3) == [(48, 64), (96, 128)]  # 24 px is below 32
+
+
+def test_cancel_stops_within_one_evaluation_and_returns_the_best_image(engine):
+    stop = threading.Event()
+    seen = []
+
+    def on_progress(report):
+        seen.append(report)
+        if report.iteration == 3:
+            stop.set()
+
+    result = engine.run(CONTENT, [STYLE], StyleParams(size=64, iterations=50, pyramid_levels=1),
+                        on_progress=on_progress, should_stop=stop.is_set)
+    assert result.cancelled and len(seen) == 3
+    assert result.pixels.shape == (48, 64, 3)
+    assert result.losses["total"] <= seen[0].losses["total"]
+
+
+def test_alpha_passes_through_unchanged(engine):
+    alpha = rng.integers(0, 256, size=(48, 64, 1), dtype=np.uint8)
+    result = engine.run(np.concatenate([CONTENT, alpha], -1), [STYLE], StyleParams(**SMALL))
+    assert result.pixels.shape == (48, 64, 4)
+    np.testing.assert_array_equal(result.pixels[..., 3:], alpha)
+
+
+def test_same_seed_same_image(engine):
+    params = StyleParams(init="noise", seed=7, **SMALL)
+    first = engine.run(CONTENT, [STYLE], params).pixels
+    np.testing.assert_array_equal(engine.run(CONTENT, [STYLE], params).pixels, first)
+    assert not np.array_equal(engine.run(CONTENT, [STYLE], params.replace(seed=8)).pixels, first)
+
+
+def test_several_styles_blend_their_gram_matrices(engine):
+    other = 255 - STYLE
+    content_rgb = CONTENT.astype(np.float32)
+    image = images.preprocess(content_rgb)[None]
+    params = StyleParams(**SMALL)
+
+    def style_loss(styles, blend=None):
+        objective = engine.objective(content_rgb, [s.astype(np.float32) for s in styles],
+                                     params.replace(style_blend=blend), (48, 64))
+        return objective(image)[1]["style"]
+
+    only_first, only_second = style_loss([STYLE]), style_loss([other])
+    assert style_loss([STYLE, other], (1, 0)) == pytest.approx(only_first, rel=1e-4)
+    assert style_loss([STYLE, other], (0, 1)) == pytest.approx(only_second, rel=1e-4)
+    mixed = style_loss([STYLE, other], (1, 1))
+    assert mixed != pytest.approx(only_first, rel=1e-3) and mixed != pytest.approx(only_second, rel=1e-3)
+
+
+def test_preserve_colors_keeps_the_content_colours(engine):
+    red_content = np.zeros((64, 64, 3), np.uint8)
+    red_content[..., 0] = 200
+    red_content[..., 1:] = rng.integers(0, 60, size=(64, 64, 2))
+    blue_style = np.zeros((64, 64, 3), np.uint8)
+    blue_style[..., 2] = rng.integers(100, 256, size=(64, 64))
+    result = engine.run(red_content, [blue_style], StyleParams(preserve_colors=True, **SMALL)).pixels
+    assert result[..., 0].mean() > 2 * result[..., 2].mean()
+
+
+def test_too_small_content_or_style_is_refused(engine):
+    with pytest.raises(images.ImageError, match="content image is 20x20 pixels"):
+        engine.run(np.zeros((20, 20, 3), np.uint8), [STYLE], StyleParams(**SMALL))
+    with pytest.raises(images.ImageError, match="style image is 64x10"):
+        engine.run(CONTENT, [np.zeros((10, 64, 3), np.uint8)], StyleParams(**SMALL))
+    with pytest.raises(images.ImageError, match="must be at least 32 on each side"):
+        engine.run(np.zeros((32, 400, 3), np.uint8), [STYLE], StyleParams(**SMALL))
+
+
+def tutorial_loss(extractor, content, style, combination, params):
+    """The Keras tutorial's loss, in NumPy, over one batch of (content, style, combination)."""
+    batch = np.stack([content, style, combination])
+    features = [np.asarray(f, np.float64) for f in extractor(batch)]
+    n_content = len(params.content_layers)
+    pixels = combination.shape[0] * combination.shape[1]
+    loss = params.content_weight * ((features[0][2] - features[0][0]) ** 2).sum()
+    for layer_features in features[n_content:]:
+        flat = layer_features.reshape(3, -1, layer_features.shape[-1])
+        s, c = flat[1].T @ flat[1], flat[2].T @ flat[2]
+        loss += params.style_weight / len(params.style_layers) * ((s - c) ** 2).sum() / (
+            4.0 * 9 * pixels**2)
+    x = combination.astype(np.float64)
+    a = (x[:-1, :-1] - x[1:, :-1]) ** 2
+    b = (x[:-1, :-1] - x[:-1, 1:]) ** 2
+    return loss + params.tv_weight * ((a + b) ** 1.25).sum()
+
+
+def test_seed_compatible_mode_reproduces_the_tutorial_formula(engine, random_network):
+    params = StyleParams.tutorial(size=64)
+    content_rgb, style_rgb = CONTENT.astype(np.float32), STYLE.astype(np.float32)
+    combination = images.preprocess(rng.uniform(0, 255, size=(48, 64, 3)).astype(np.float32))
+    loss, _, grad = engine.objective(content_rgb, [style_rgb], params, (48, 64))(combination[None])
+    extractor = random_network.extractor(params.content_layers + params.style_layers)
+    expected = tutorial_loss(extractor, images.preprocess(content_rgb),
+                             images.preprocess(images.resize(style_rgb, (48, 64))), combination, params)
+    assert loss == pytest.approx(expected, rel=1e-4)
+    assert grad.shape == (1, 48, 64, 3) and np.abs(grad).max() > 0
