@@ -63,13 +63,7 @@ class StyleTransfer:
     def run(self, content: np.ndarray, styles: list, params: StyleParams,
             on_progress=None, should_stop=None) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
-        images.check_size(content, "content image")
-        for style in styles:
-            images.check_size(style, "style image")
-        out_shape = images.fit_long_side(content.shape, params.size)
-        if min(out_shape) < MIN_SIDE:
-            raise images.ImageError(f"at size {params.size} the image would be {out_shape[1]}x"
-                                    f"{out_shape[0]} pixels; it must be at least {MIN_SIDE} on each side")
+        out_shape = images.check_inputs(content, styles, params)
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:

@@ -69,6 +69,19 @@ def check_size(pixels: np.ndarray, what: str) -> None:
                          f"{MIN_SIDE} pixels on each side")
 
 
+def check_inputs(content: np.ndarray, styles: list, params) -> tuple:
+    """Refuse images the network cannot take, before any work; returns the output (h, w)."""
+    check_size(content, "content image")
+    for style in styles:
+        check_size(style, "style image")
+    params.blend_weights(len(styles))
+    out_shape = fit_long_side(content.shape, params.size)
+    if min(out_shape) < MIN_SIDE:
+        raise ImageError(f"at size {params.size} the image would be {out_shape[1]}x"
+                                f"{out_shape[0]} pixels; it must be at least {MIN_SIDE} on each side")
+    return out_shape
+
+
 def fit_long_side(shape: tuple, long_side: int) -> tuple:
     """(height, width) scaled so that the longer side is ``long_side``, aspect kept."""
     height, width = shape[:2]

@@ -1,0 +1,123 @@
+"""The command line for people: ``python -m core CONTENT STYLE [STYLE ...] -o OUT.png``.
+
+Bad input ends with one line on stderr and exit code 2; Ctrl-C stops early and still saves the
+best image so far.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from core.params import INITS, ParamError, StyleParams
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _floats(text):
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _names(text):
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = StyleParams()
+    p = _Parser(prog="python -m core", description="Repaint CONTENT in the style of one or more STYLE images "
+                "(Gatys et al. 2015).")
+    p.add_argument("content", help="the picture to repaint")
+    p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
+    p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps transparency)")
+    p.add_argument("--size", type=int, help=f"long side of the result in pixels (default {d.size})")
+    p.add_argument("--iterations", type=int, help=f"L-BFGS iterations per scale (default {d.iterations})")
+    p.add_argument("--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})")
+    p.add_argument("--style-weight", type=float, help=f"style strength (default {d.style_weight:g})")
+    p.add_argument("--tv-weight", type=float, help=f"smoothness (default {d.tv_weight:g})")
+    p.add_argument("--style-scale", type=float, help="brush-stroke size: style long side relative to "
+                   f"the result's (default {d.style_scale:g})")
+    p.add_argument("--style-blend", type=_floats, help="weights of the style images, e.g. 0.7,0.3")
+    p.add_argument("--preserve-colors", action="store_true", default=None,
+                   help="keep the picture's own colours, transfer only brightness patterns")
+    p.add_argument("--pyramid-levels", type=int, help=f"coarse-to-fine scales (default {d.pyramid_levels})")
+    p.add_argument("--init", choices=INITS, help=f"start image (default {d.init})")
+    p.add_argument("--seed", type=int, help=f"random seed for noise start (default {d.seed})")
+    p.add_argument("--content-layers", type=_names, help="VGG19 layers, comma-separated "
+                   f"(default {','.join(d.content_layers)})")
+    p.add_argument("--style-layers", type=_names, help=f"(default {','.join(d.style_layers)})")
+    p.add_argument("--style-layer-weights", type=_floats, help="one weight per style layer")
+    p.add_argument("--seed-compatible", action="store_true",
+                   help="use the Keras tutorial's loss formula and weights (one scale)")
+    p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def params_from_args(args) -> StyleParams:
+    names = ("size", "iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
+             "style_blend", "preserve_colors", "pyramid_levels", "init", "seed", "content_layers",
+             "style_layers", "style_layer_weights")
+    given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    return StyleParams.tutorial(**given) if args.seed_compatible else StyleParams.from_dict(given)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from core import images
+    from core.weights import WeightsError
+
+    try:
+        params = params_from_args(args)
+        images.check_writable(args.output)
+        content = images.load_image(args.content)
+        styles = [images.load_image(path) for path in args.styles]
+        images.check_inputs(content, styles, params)
+        result = _stylise(content, styles, params, args)
+        images.save_image(result.pixels, args.output)
+    except (ParamError, images.ImageError, WeightsError) as error:
+        print(f"python -m core: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if result.cancelled:
+        print(f"stopped early; saved the best image so far to {args.output}", file=sys.stderr)
+        return 130
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _stylise(content, styles, params, args):
+    """Load the network and run, with a progress bar and Ctrl-C as a graceful stop."""
+    from tqdm import tqdm
+
+    from core.quiet import import_keras
+
+    import_keras()
+    from core.engine import StyleTransfer
+    from core.vgg import VGG19Features
+    from core.weights import resolve_weights
+
+    network = VGG19Features(resolve_weights(args.weights))
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    bar = tqdm(total=1, unit="it", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def on_progress(report):
+        bar.total = report.total
+        bar.n = report.iteration
+        bar.set_postfix_str(f"scale {report.level}/{report.levels}, loss {report.losses['total']:.4g}",
+                            refresh=False)
+        bar.refresh()
+
+    try:
+        return StyleTransfer(network).run(content, styles, params, on_progress, stop.is_set)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)

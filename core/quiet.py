@@ -1,0 +1,28 @@
+"""Import Keras and its backend without the C++ start-up notices TensorFlow prints on stderr.
+
+Those lines (oneDNN, CPU features) are written below Python, before any logging setting can
+apply, so the process's stderr is pointed at the null device while the import runs.
+"""
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Import keras (and its backend) once, quietly; later imports are free."""
+    with _stderr_silenced():
+        import keras  # noqa: F401
+        keras.backend.backend()

@@ -1,0 +1,79 @@
+"""The command line as a person runs it: a real subprocess, exit codes and one-line errors."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT
+
+SAMPLES = os.path.join(ROOT, "samples")
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def small_images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(3)
+    paths = {}
+    for name, size in (("content", (48, 64)), ("style", (40, 40)), ("tiny", (8, 8))):
+        paths[name] = str(folder / f"{name}.png")
+        Image.fromarray(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)).save(paths[name])
+    paths["text"] = str(folder / "notes.jpg")
+    open(paths["text"], "w").write("hello")
+    return paths
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("case", ["missing", "not-an-image", "tiny", "bad-output", "bad-number",
+                                  "out-of-range", "bad-layer", "blend-count", "missing-weights"])
+def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
+    c, s, out = small_images["content"], small_images["style"], str(tmp_path / "out.png")
+    args, expected = {
+        "missing": ([str(tmp_path / "nope.png"), s, "-o", out], ["no such file"]),
+        "not-an-image": ([small_images["text"], s, "-o", out], ["not a readable image"]),
+        "tiny": ([c, small_images["tiny"], "-o", out, "--weights", c], ["style image is 8x8"]),
+        "bad-output": ([c, s, "-o", str(tmp_path / "no" / "out.png")], ["does not exist"]),
+        "bad-number": ([c, s, "-o", out, "--size", "big"], ["invalid int value"]),
+        "out-of-range": ([c, s, "-o", out, "--iterations", "0"], ["iterations must be between"]),
+        "bad-layer": ([c, s, "-o", out, "--style-layers", "block1_conv9"], ["not a VGG19 convolution"]),
+        "blend-count": ([c, s, "-o", out, "--style-blend", "1,2"], ["2 weights for 1 style images"]),
+        "missing-weights": ([c, s, "-o", out, "--weights", str(tmp_path / "w.h5")], ["does not exist"]),
+    }[case]
+    assert_one_line_error(run_cli(*args), *expected)
+    assert not os.path.exists(out)
+
+
+def test_damaged_weights_file(small_images, tmp_path):
+    bad = tmp_path / "weights.h5"
+    bad.write_bytes(b"\x89HDF\r\n" + os.urandom(5000))
+    out = str(tmp_path / "out.png")
+    result = run_cli(small_images["content"], small_images["style"], "-o", out, "--weights", str(bad))
+    assert_one_line_error(result, "cannot be used", "run the installer")
+    assert not os.path.exists(out)
+
+
+@pytest.mark.real_weights
+def test_real_run_writes_the_picture(real_weights, tmp_path):
+    out = str(tmp_path / "result.png")
+    result = run_cli(os.path.join(SAMPLES, "tubingen.jpg"), os.path.join(SAMPLES, "starry_night.jpg"),
+                     "-o", out, "--size", "96", "--iterations", "5", "--pyramid-levels", "1",
+                     "--weights", real_weights)
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stderr and "5/5" in result.stderr  # the progress bar reached the end
+    with Image.open(out) as image:
+        assert image.size == (96, 72)
