@@ -23,6 +23,7 @@ def _stderr_silenced():
 
 def import_keras():
     """Import keras (and its backend) once, quietly; later imports are free."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later notices
     with _stderr_silenced():
         import keras  # noqa: F401
         keras.backend.backend()

@@ -16,3 +16,11 @@ def value_and_grad(loss_fn):
         return float(loss), {name: float(value) for name, value in parts.items()}, grad.numpy()
 
     return call
+
+
+def device_name() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"GPU: {details.get('device_name', gpus[0].name)}"

@@ -1,0 +1,137 @@
+"""The wire format between the GIMP plug-in and the worker. Standard library only, Python 3.10+.
+
+A message is one line of UTF-8 JSON (the header), then, when the header's ``payload_bytes`` is
+above zero, exactly that many raw bytes. Images travel as raw interleaved 8-bit pixels; a header
+describes each with ``{"width", "height", "channels"}`` and the payload is their bytes one after
+another, in the order the header lists them. The same stream works over a local pipe or ssh.
+
+Every header has a ``type``. Unknown fields are ignored. The worker opens with ``hello``
+carrying ``protocol``; a client that speaks another version must refuse it (``check_hello``).
+
+  worker -> client: hello, progress, result (+image), cancelled (+best image so far), error
+  client -> worker: job (+content, styles, optional mask), cancel, shutdown
+"""
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+PROTOCOL_VERSION = 1
+MAX_HEADER_BYTES = 1 << 20
+
+HELLO, JOB, PROGRESS, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
+    "hello", "job", "progress", "result", "cancelled", "error", "cancel", "shutdown")
+
+# Error codes, each with what the user can do about it.
+BAD_INPUT = "bad-input"            # the images or settings cannot be used
+BAD_MESSAGE = "bad-message"        # the worker could not read a message
+WEIGHTS_MISSING = "weights-missing"
+OUT_OF_MEMORY = "out-of-memory"
+INTERNAL = "internal"
+
+
+class ProtocolError(Exception):
+    """The byte stream does not follow this protocol (bad JSON, truncated payload, wrong version)."""
+
+
+def write_message(stream, header: dict, payload: bytes = b"") -> None:
+    """Send one message; ``payload_bytes`` is filled in from ``payload``."""
+    line = json.dumps(dict(header, payload_bytes=len(payload)), separators=(",", ":")).encode()
+    stream.write(line + b"\n")
+    if payload:
+        stream.write(payload)
+    stream.flush()
+
+
+def read_message(stream):
+    """The next ``(header, payload)``, or ``None`` at a clean end of stream.
+
+    Raises ``ProtocolError`` for a line that is not a JSON object with a ``type`` (the stream
+    stays usable: the next line is the next message) and for a truncated payload (it does not).
+    """
+    line = stream.readline(MAX_HEADER_BYTES + 1)
+    if not line:
+        return None
+    if len(line) > MAX_HEADER_BYTES or not line.endswith(b"\n"):
+        raise ProtocolError("message header too long or cut off")
+    try:
+        header = json.loads(line)
+    except ValueError:
+        raise ProtocolError(f"not a JSON message: {line[:60]!r}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
+        raise ProtocolError("a message must be a JSON object with a 'type'")
+    size = header.get("payload_bytes", 0)
+    if not isinstance(size, int) or size < 0:
+        raise ProtocolError(f"bad payload_bytes: {size!r}")
+    payload = _read_exactly(stream, size)
+    return header, payload
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    chunks, missing = [], size
+    while missing:
+        chunk = stream.read(missing)
+        if not chunk:
+            raise ProtocolError(f"truncated payload: got {size - missing} of {size} bytes")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+class Pixels(NamedTuple):
+    """Raw interleaved 8-bit pixels, as they travel."""
+
+    width: int
+    height: int
+    channels: int
+    data: bytes
+
+    def info(self) -> dict:
+        return image_info(self.width, self.height, self.channels)
+
+
+def image_info(width: int, height: int, channels: int) -> dict:
+    return {"width": width, "height": height, "channels": channels}
+
+
+def image_size(info: dict) -> int:
+    return info["width"] * info["height"] * info["channels"]
+
+
+def split_images(infos: list, payload: bytes) -> list:
+    """Cut a payload into one bytes object per image description, checking the lengths add up."""
+    try:
+        sizes = [image_size(info) for info in infos]
+    except (KeyError, TypeError):
+        raise ProtocolError("an image needs integer width, height and channels") from None
+    if sum(sizes) != len(payload) or any(s <= 0 for s in sizes):
+        raise ProtocolError(f"the images need {sum(sizes)} bytes but the payload has {len(payload)}")
+    parts, offset = [], 0
+    for size in sizes:
+        parts.append(payload[offset:offset + size])
+        offset += size
+    return parts
+
+
+def hello(engine_version: str, backend: str, device: str, weights_ok: bool, weights_message: str = "") -> dict:
+    return {"type": HELLO, "protocol": PROTOCOL_VERSION, "engine_version": engine_version,
+            "backend": backend, "device": device, "weights": weights_ok,
+            "weights_message": weights_message}
+
+
+def check_hello(header: dict) -> None:
+    """Refuse a worker that is not one, or that speaks another protocol version."""
+    if header.get("type") != HELLO:
+        raise ProtocolError(f"expected a hello from the worker, got {header.get('type')!r}")
+    if header.get("protocol") != PROTOCOL_VERSION:
+        raise ProtocolError(f"the engine speaks protocol version {header.get('protocol')!r}, this "
+                            f"plug-in speaks {PROTOCOL_VERSION}; install matching versions")
+
+
+def job(job_id: str, params: dict, content: dict, styles: list, mask: dict | None = None) -> dict:
+    return {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles,
+            "mask": mask}
+
+
+def error(code: str, message: str, hint: str = "", job_id: str | None = None) -> dict:
+    return {"type": ERROR, "id": job_id, "code": code, "message": message, "hint": hint}

@@ -1,0 +1,206 @@
+"""``python -m core.worker``: serves stylisation jobs over stdin/stdout (see ``core.protocol``).
+
+The only module that owns the standard streams. Stdout carries protocol messages and nothing
+else: anything a library prints goes to stderr. The network is loaded once and serves every job
+of the session; an error in one job is reported and the next job is served. When stdin closes
+(the plug-in ended or was killed) the process exits at once, whatever it is doing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from core import __version__, protocol
+from core.protocol import ProtocolError
+
+HINTS = {
+    protocol.WEIGHTS_MISSING: "Run the Neural Style installer again; it downloads the VGG19 weights.",
+    protocol.OUT_OF_MEMORY: "Use a smaller output size, or select a smaller area.",
+    protocol.INTERNAL: "This is a bug; the worker's log above has the details.",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the cache)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="an untrained network, for tests and benchmarks of the plumbing")
+    args = parser.parse_args(argv)
+    out = _claim_stdout()
+
+    from core.quiet import import_keras
+
+    import_keras()
+    from core.backends import device_name
+
+    engine, weights_message = _load_engine(args)
+    import keras
+
+    protocol.write_message(out, protocol.hello(__version__, keras.backend.backend(), device_name(),
+                                               engine is not None, weights_message))
+    Server(engine, weights_message, sys.stdin.buffer, out).serve()
+    return 0
+
+
+def _claim_stdout():
+    """Keep the real stdout for protocol messages; point fd 1 (and ``print``) at stderr."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return out
+
+
+def _load_engine(args):
+    from core.engine import StyleTransfer
+    from core.vgg import VGG19Features
+    from core.weights import WeightsError, resolve_weights
+
+    started = time.perf_counter()
+    try:
+        path = None if args.random_weights else resolve_weights(args.weights, download=False)
+        engine = StyleTransfer(VGG19Features(path))
+        print(f"worker: network loaded from {path or 'random weights'} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        return engine, ""
+    except WeightsError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        return None, str(error)
+
+
+class Server:
+    """A reader thread takes messages off stdin (so cancel works mid-job); the main thread runs jobs."""
+
+    def __init__(self, engine, weights_message, stream_in, stream_out):
+        self.engine = engine
+        self.weights_message = weights_message
+        self.stream_in = stream_in
+        self.stream_out = stream_out
+        self.write_lock = threading.Lock()
+        self.jobs = queue.Queue()
+        self.stops = {}  # job id -> Event, for every job queued or running
+
+    def send(self, header, payload=b""):
+        with self.write_lock:
+            protocol.write_message(self.stream_out, header, payload)
+
+    def serve(self):
+        threading.Thread(target=self._read_loop, name="protocol-reader", daemon=True).start()
+        while (item := self.jobs.get()) is not None:
+            self._run_job(*item)
+
+    def _read_loop(self):
+        while True:
+            try:
+                message = protocol.read_message(self.stream_in)
+            except ProtocolError as error:
+                self.send(protocol.error(protocol.BAD_MESSAGE, f"could not read a message: {error}"))
+                continue
+            if message is None:  # the client is gone: nobody is left to answer
+                sys.stderr.flush()
+                os._exit(0)
+            header, payload = message
+            kind = header["type"]
+            if kind == protocol.JOB:
+                self.stops[header.get("id")] = threading.Event()
+                self.jobs.put((header, payload))
+            elif kind == protocol.CANCEL:
+                if header.get("id") in self.stops:
+                    self.stops[header.get("id")].set()
+            elif kind == protocol.SHUTDOWN:
+                for stop in self.stops.values():
+                    stop.set()
+                self.jobs.put(None)
+                return
+            else:
+                self.send(protocol.error(protocol.BAD_MESSAGE, f"unknown message type {kind!r}",
+                                         job_id=header.get("id")))
+
+    def _run_job(self, header, payload):
+        job_id = header.get("id")
+        stop = self.stops[job_id]
+        try:
+            if stop.is_set():
+                self.send({"type": protocol.CANCELLED, "id": job_id})
+                return
+            self._stylise(job_id, header, payload, stop)
+        except Exception as error:  # every failure becomes one error message; the worker goes on
+            code, message = _classify(error)
+            if code == protocol.INTERNAL:
+                traceback.print_exc(file=sys.stderr)
+            self.send(protocol.error(code, message, HINTS.get(code, ""), job_id))
+        finally:
+            del self.stops[job_id]
+
+    def _stylise(self, job_id, header, payload, stop):
+        from core.params import StyleParams
+        from core.weights import WeightsError
+
+        params = StyleParams.from_dict(header.get("params") or {})
+        infos = [header.get("content"), *(header.get("styles") or [])]
+        mask_info = header.get("mask")
+        if len(infos) < 2 or not all(isinstance(i, dict) for i in infos):
+            raise ProtocolError("a job needs a content image and at least one style image")
+        pixels = protocol.split_images(infos + ([mask_info] if mask_info else []), payload)
+        arrays = [_to_array(raw, info, (3, 4)) for raw, info in zip(pixels, infos)]
+        mask = _to_array(pixels[-1], mask_info, (1,)) if mask_info else None
+        if mask is not None and mask.shape[:2] != arrays[0].shape[:2]:
+            raise ProtocolError("the mask must have the content image's size")
+        if self.engine is None:
+            raise WeightsError(self.weights_message)
+
+        def on_progress(report):
+            self.send({"type": protocol.PROGRESS, "id": job_id, "iteration": report.iteration,
+                       "total": report.total, "level": report.level, "levels": report.levels,
+                       "losses": report.losses, "seconds_left": report.seconds_left})
+
+        result = self.engine.run(arrays[0], arrays[1:], params, on_progress, stop.is_set)
+        out = result.pixels if mask is None else _apply_mask(result.pixels, mask)
+        height, width, channels = out.shape
+        kind = protocol.CANCELLED if result.cancelled else protocol.RESULT
+        self.send({"type": kind, "id": job_id, "image": protocol.image_info(width, height, channels),
+                   "losses": result.losses, "iterations": result.iterations}, out.tobytes())
+
+
+def _to_array(raw, info, allowed_channels):
+    if info["channels"] not in allowed_channels:
+        raise ProtocolError(f"images must have {' or '.join(map(str, allowed_channels))} channels, "
+                            f"got {info['channels']}")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(info["height"], info["width"], info["channels"])
+
+
+def _apply_mask(pixels, mask):
+    """Scale the result's alpha by the mask (resized along with the output when sizes differ)."""
+    from core.images import resize
+
+    if mask.shape[:2] != pixels.shape[:2]:
+        mask = resize(mask, pixels.shape[:2])
+    alpha = pixels[..., 3:].astype(np.float32) if pixels.shape[2] == 4 else np.full(
+        (*pixels.shape[:2], 1), 255.0, np.float32)
+    alpha = np.clip(np.rint(alpha * mask.astype(np.float32) / 255.0), 0, 255).astype(np.uint8)
+    return np.concatenate([pixels[..., :3], alpha], axis=-1)
+
+
+def _classify(error):
+    """(protocol error code, message for the artist) for an exception from a job."""
+    from core.images import ImageError
+    from core.params import ParamError
+    from core.weights import WeightsError
+
+    if isinstance(error, (ParamError, ImageError, ProtocolError)):
+        return protocol.BAD_INPUT, str(error)
+    if isinstance(error, WeightsError):
+        return protocol.WEIGHTS_MISSING, str(error)
+    if isinstance(error, MemoryError) or type(error).__name__ in ("ResourceExhaustedError", "OutOfMemoryError"):
+        return protocol.OUT_OF_MEMORY, "the engine ran out of memory for an image this large"
+    return protocol.INTERNAL, f"the engine failed unexpectedly ({type(error).__name__}: {error})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Talks to the engine's worker process. Standard library only, no ``gi``: testable anywhere.
+
+Starts ``python -m core.worker`` (or any command speaking ``core.protocol``, such as one over
+ssh) with an environment cleaned of GIMP's Python settings, checks its hello, sends jobs,
+passes progress on, cancels, and stops it. Every failure is a ``WorkerError`` whose text an
+artist can act on, with the tail of the worker's stderr for the details.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import queue
+import subprocess
+import threading
+import time
+from typing import NamedTuple
+
+from core import protocol
+from core.protocol import Pixels, ProtocolError
+
+STDERR_TAIL_LINES = 40
+CANCEL_POLL_SECONDS = 0.2
+_END = object()
+
+
+class WorkerError(Exception):
+    """A failure to show the user: ``message`` and ``hint`` in plain words, ``log_tail`` for experts."""
+
+    def __init__(self, message, hint="", code="", log_tail=""):
+        super().__init__(message)
+        self.message, self.hint, self.code, self.log_tail = message, hint, code, log_tail
+
+    def user_text(self) -> str:
+        return f"{self.message}. {self.hint}".strip() if self.hint else self.message
+
+
+class JobResult(NamedTuple):
+    pixels: Pixels | None  # None when a job was cancelled before it started
+    losses: dict
+    cancelled: bool
+
+
+def clean_environment(environ=None) -> dict:
+    """The environment minus the PYTHON* settings GIMP makes for its own interpreter."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+
+
+class WorkerClient:
+    """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
+
+    def __init__(self, command, start_timeout=120.0, silence_timeout=600.0):
+        self.command = list(command)
+        self.start_timeout = start_timeout
+        self.silence_timeout = silence_timeout
+        self.hello = None
+        self._process = None
+        self._messages = queue.Queue()
+        self._stderr_tail = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._ids = itertools.count(1)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self) -> dict:
+        """Start the worker and wait for its hello; returns the hello."""
+        try:
+            self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, env=clean_environment())
+        except OSError as error:
+            raise WorkerError(f"the Neural Style engine could not be started ({error.strerror}: "
+                              f"{self.command[0]})", "Run the Neural Style installer again.") from None
+        threading.Thread(target=self._drain_stderr, args=(self._process.stderr,), daemon=True).start()
+        threading.Thread(target=self._read_messages, args=(self._process.stdout,), daemon=True).start()
+        message = self._next(self.start_timeout)
+        if message is None:
+            raise self._timed_out("start", self.start_timeout)
+        header, _ = message
+        try:
+            protocol.check_hello(header)
+        except ProtocolError as error:
+            self.close()
+            raise WorkerError(str(error), code="version", log_tail=self.log_tail()) from None
+        self.hello = header
+        return header
+
+    def run_job(self, params: dict, content: Pixels, styles: list, mask: Pixels | None = None,
+                on_progress=None, should_cancel=None) -> JobResult:
+        """Send one job and wait for its answer, reporting progress; raises ``WorkerError``."""
+        job_id = f"job-{next(self._ids)}"
+        images = [content, *styles] + ([mask] if mask else [])
+        header = protocol.job(job_id, params, content.info(), [s.info() for s in styles],
+                              mask.info() if mask else None)
+        self._send(header, b"".join(image.data for image in images))
+        cancel_sent = False
+        last_heard = time.monotonic()
+        while True:
+            if should_cancel is not None and not cancel_sent and should_cancel():
+                self._send({"type": protocol.CANCEL, "id": job_id})
+                cancel_sent = True
+            message = self._next(CANCEL_POLL_SECONDS)
+            if message is None:
+                if time.monotonic() - last_heard > self.silence_timeout:
+                    raise self._timed_out("answer", self.silence_timeout)
+                continue
+            last_heard = time.monotonic()
+            header, payload = message
+            if header.get("id") not in (job_id, None):
+                continue
+            kind = header["type"]
+            if kind == protocol.PROGRESS and on_progress is not None:
+                on_progress(header)
+            elif kind in (protocol.RESULT, protocol.CANCELLED):
+                info = header.get("image")
+                pixels = Pixels(info["width"], info["height"], info["channels"], payload) if info else None
+                return JobResult(pixels, header.get("losses", {}), kind == protocol.CANCELLED)
+            elif kind == protocol.ERROR:
+                raise WorkerError(header.get("message", "the engine reported an error"),
+                                  header.get("hint", ""), header.get("code", ""), self.log_tail())
+
+    def close(self, timeout=5.0) -> None:
+        """Ask the worker to stop; kill it if it has not within ``timeout`` seconds."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            protocol.write_message(process.stdin, {"type": protocol.SHUTDOWN})
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log_tail(self) -> str:
+        return "".join(self._stderr_tail)
+
+    def _send(self, header, payload=b""):
+        try:
+            protocol.write_message(self._process.stdin, header, payload)
+        except (OSError, ValueError):
+            raise self._died() from None
+
+    def _next(self, timeout):
+        """The next message, or ``None`` if none came within ``timeout`` seconds."""
+        try:
+            item = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if item is _END:
+            raise self._died()
+        if isinstance(item, ProtocolError):
+            self.close(timeout=0)
+            raise WorkerError(f"the engine sent something unreadable ({item})", code="protocol",
+                              log_tail=self.log_tail())
+        return item
+
+    def _timed_out(self, what, seconds):
+        self.close(timeout=0)
+        return WorkerError(f"the Neural Style engine did not {what} within {seconds:.0f} s",
+                           "Try again; if it keeps happening, run the installer with --check.",
+                           "timeout", self.log_tail())
+
+    def _died(self) -> WorkerError:
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._process = None
+        return WorkerError(f"the Neural Style engine stopped unexpectedly (exit code {code})",
+                           "Try again with a smaller image; run the installer's --check if it persists.",
+                           "crashed", self.log_tail())
+
+    def _read_messages(self, stream):
+        while True:
+            try:
+                message = protocol.read_message(stream)
+            except ProtocolError as error:
+                self._messages.put(error)
+                return
+            if message is None:
+                self._messages.put(_END)
+                return
+            self._messages.put(message)
+
+    def _drain_stderr(self, stream):
+        for line in iter(stream.readline, b""):
+            self._stderr_tail.append(line.decode("utf-8", "replace"))

@@ -1,0 +1,94 @@
+"""The wire format on in-memory streams, and the golden transcripts both sides must keep."""
+import io
+import json
+import os
+
+import pytest
+
+from core import protocol
+from core.protocol import Pixels, ProtocolError
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+
+
+def round_trip(header, payload=b""):
+    stream = io.BytesIO()
+    protocol.write_message(stream, header, payload)
+    stream.seek(0)
+    return protocol.read_message(stream)
+
+
+def test_header_and_payload_round_trip():
+    header, payload = round_trip({"type": "job", "id": "a", "extra": [1, 2]}, b"\x00\xff" * 10)
+    assert header["type"] == "job" and header["payload_bytes"] == 20 and payload == b"\x00\xff" * 10
+
+
+def test_end_of_stream_is_none():
+    assert protocol.read_message(io.BytesIO(b"")) is None
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"not json\n", "not a JSON message"),
+    (b"[1, 2]\n", "JSON object with a 'type'"),
+    (b'{"type": "job", "payload_bytes": -1}\n', "bad payload_bytes"),
+    (b'{"type": "job", "payload_bytes": 100}\n' + b"x" * 10, "truncated payload: got 10 of 100"),
+    (b'{"type": "job"}', "cut off"),
+])
+def test_malformed_streams_raise_protocol_error(raw, message):
+    with pytest.raises(ProtocolError, match=message):
+        protocol.read_message(io.BytesIO(raw))
+
+
+def test_a_bad_line_leaves_the_next_message_readable():
+    stream = io.BytesIO(b"garbage\n" + b'{"type":"shutdown","payload_bytes":0}\n')
+    with pytest.raises(ProtocolError):
+        protocol.read_message(stream)
+    assert protocol.read_message(stream)[0]["type"] == "shutdown"
+
+
+def test_split_images_checks_lengths():
+    a, b = Pixels(2, 1, 4, b"12345678"), Pixels(1, 1, 3, b"abc")
+    assert protocol.split_images([a.info(), b.info()], a.data + b.data) == [a.data, b.data]
+    with pytest.raises(ProtocolError, match="need 11 bytes but the payload has 10"):
+        protocol.split_images([a.info(), b.info()], b"x" * 10)
+    with pytest.raises(ProtocolError, match="integer width"):
+        protocol.split_images([{"width": 1}], b"x")
+
+
+def test_hello_version_check():
+    protocol.check_hello(protocol.hello("0.1.0", "tensorflow", "CPU", True))
+    with pytest.raises(ProtocolError, match="protocol version 99, this plug-in speaks 1"):
+        protocol.check_hello(dict(protocol.hello("9", "tensorflow", "CPU", True), protocol=99))
+    with pytest.raises(ProtocolError, match="expected a hello"):
+        protocol.check_hello({"type": "progress"})
+
+
+def golden_client_messages():
+    """The client's side of a session, as the protocol module writes it today."""
+    stream = io.BytesIO()
+    content, style = Pixels(2, 2, 4, bytes(range(16))), Pixels(1, 1, 3, b"\x01\x02\x03")
+    mask = Pixels(2, 2, 1, b"\x00\x40\x80\xff")
+    protocol.write_message(stream, protocol.job("job-1", {"size": 64, "iterations": 2}, content.info(),
+                                                [style.info()], mask.info()),
+                           content.data + style.data + mask.data)
+    protocol.write_message(stream, {"type": protocol.CANCEL, "id": "job-1"})
+    protocol.write_message(stream, {"type": protocol.SHUTDOWN})
+    return stream.getvalue()
+
+
+def test_client_messages_match_the_golden_transcript():
+    with open(os.path.join(GOLDEN, "client_session.bin"), "rb") as f:
+        assert golden_client_messages() == f.read()
+
+
+def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
+    with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as f:
+        stream = io.BytesIO(f.read())
+    kinds = []
+    while (message := protocol.read_message(stream)) is not None:
+        header, payload = message
+        kinds.append(header["type"])
+        if "image" in header:
+            assert len(payload) == protocol.image_size(header["image"])
+    assert kinds == ["hello", "progress", "progress", "result", "error"]
+    protocol.check_hello(json.loads(open(os.path.join(GOLDEN, "worker_session.bin"), "rb").readline()))

@@ -1,0 +1,244 @@
+"""The real worker process (``python -m core.worker``, untrained VGG19) driven by the real client."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from core import protocol
+from core.protocol import Pixels
+from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError
+from tests.conftest import ROOT
+
+WORKER = [sys.executable, "-m", "core.worker", "--random-weights"]
+FAST = {"size": 64, "iterations": 3, "pyramid_levels": 1}
+
+
+def pixels(width, height, channels, seed=0):
+    data = bytes((i * 7 + seed * 13) % 256 for i in range(width * height * channels))
+    return Pixels(width, height, channels, data)
+
+
+CONTENT, STYLE = pixels(64, 48, 4), pixels(40, 40, 3, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def run_from_repository(monkeypatch):
+    monkeypatch.chdir(ROOT)  # ``python -m core.worker`` finds ``core`` in the working folder
+
+
+@pytest.fixture(scope="module")
+def worker():
+    os.chdir(ROOT)
+    with WorkerClient(WORKER) as client:
+        yield client
+
+
+def raw_worker():
+    return subprocess.Popen(WORKER, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+
+
+def gone_within(process, seconds):
+    try:
+        process.wait(seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return False
+
+
+def test_handshake(worker):
+    assert worker.hello["protocol"] == protocol.PROTOCOL_VERSION
+    assert worker.hello["backend"] == "tensorflow" and worker.hello["device"] == "CPU"
+    assert worker.hello["weights"] is True
+
+
+def test_two_jobs_stream_progress_and_return_pixels_from_one_model_load(worker):
+    for _ in range(2):
+        reports = []
+        result = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append)
+        assert [r["iteration"] for r in reports] == [1, 2, 3]
+        assert not result.cancelled
+        assert (result.pixels.width, result.pixels.height, result.pixels.channels) == (64, 48, 4)
+        assert len(result.pixels.data) == 64 * 48 * 4
+        assert result.pixels.data[3::4] == CONTENT.data[3::4]  # alpha untouched
+    assert worker.log_tail().count("network loaded") == 1
+
+
+def test_a_mask_scales_the_alpha(worker):
+    mask = Pixels(64, 48, 1, bytes([0, 255]) * (64 * 24))
+    result = worker.run_job(FAST, CONTENT, [STYLE], mask=mask)
+    alpha = result.pixels.data[3::4]
+    assert alpha[0::2] == bytes(64 * 24) and alpha[1::2] == CONTENT.data[7::8]
+
+
+def test_bad_input_is_an_error_and_the_worker_goes_on(worker):
+    with pytest.raises(WorkerError, match="content image is 20x20") as error:
+        worker.run_job(FAST, pixels(20, 20, 3), [STYLE])
+    assert error.value.code == protocol.BAD_INPUT
+    with pytest.raises(WorkerError, match="iterations must be between"):
+        worker.run_job(dict(FAST, iterations=0), CONTENT, [STYLE])
+    assert not worker.run_job(FAST, CONTENT, [STYLE]).cancelled
+
+
+def test_cancel_mid_run_answers_within_two_seconds(worker):
+    started = threading.Event()
+    asked = {}
+
+    def on_progress(report):
+        started.set()
+
+    def should_cancel():
+        if started.is_set() and "at" not in asked:
+            asked["at"] = time.monotonic()
+        return started.is_set()
+
+    result = worker.run_job(dict(FAST, iterations=500), CONTENT, [STYLE], on_progress=on_progress,
+                            should_cancel=should_cancel)
+    assert result.cancelled and result.pixels.width == 64
+    assert time.monotonic() - asked["at"] < 2.0
+
+
+def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
+    process = raw_worker()
+    hello, _ = protocol.read_message(process.stdout)
+    process.stdin.write(b"this is not json\n")
+    process.stdin.flush()
+    reply, _ = protocol.read_message(process.stdout)
+    assert reply["type"] == "error" and reply["code"] == protocol.BAD_MESSAGE
+    protocol.write_message(process.stdin, protocol.job("j", FAST, CONTENT.info(), [STYLE.info()]),
+                           CONTENT.data + STYLE.data)
+    kinds = []
+    while not kinds or kinds[-1] == "progress":
+        kinds.append(protocol.read_message(process.stdout)[0]["type"])
+    assert kinds[-1] == "result"
+    process.stdin.close()
+    assert gone_within(process, 3)
+
+
+def test_truncated_payload_is_reported_and_the_worker_ends():
+    process = raw_worker()
+    protocol.read_message(process.stdout)
+    header = protocol.job("j", FAST, CONTENT.info(), [STYLE.info()])
+    process.stdin.write(("{\"type\":\"job\",\"id\":\"j\",\"payload_bytes\":%d}\n" % 100000).encode() + b"x" * 10)
+    process.stdin.close()
+    reply, _ = protocol.read_message(process.stdout)
+    assert reply["code"] == protocol.BAD_MESSAGE and "truncated payload" in reply["message"]
+    assert header["type"] == "job" and gone_within(process, 3)
+
+
+def test_closing_stdin_mid_job_ends_the_worker_within_three_seconds():
+    process = raw_worker()
+    protocol.read_message(process.stdout)
+    protocol.write_message(process.stdin, protocol.job("j", dict(FAST, iterations=5000), CONTENT.info(),
+                                                       [STYLE.info()]), CONTENT.data + STYLE.data)
+    assert protocol.read_message(process.stdout)[0]["type"] == "progress"
+    process.stdin.close()
+    closed = time.monotonic()
+    assert gone_within(process, 3), "worker outlived its stdin"
+    assert time.monotonic() - closed < 3
+
+
+def test_a_killed_client_leaves_no_worker_behind(tmp_path):
+    client_script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {ROOT!r})
+        from gimp_plugin.neural_style.worker_client import WorkerClient
+        from tests.test_worker import WORKER, CONTENT, STYLE, FAST
+        client = WorkerClient(WORKER)
+        client.start()
+        print(client._process.pid, flush=True)
+        client.run_job(dict(FAST, iterations=5000), CONTENT, [STYLE])
+    """)
+    client = subprocess.Popen([sys.executable, "-c", client_script], cwd=ROOT, stdout=subprocess.PIPE)
+    worker_pid = int(client.stdout.readline())
+    time.sleep(1.0)  # let the job get going
+    client.send_signal(signal.SIGKILL)
+    client.wait()
+    killed = time.monotonic()
+    while time.monotonic() - killed < 3:
+        try:
+            os.kill(worker_pid, 0)
+            if open(f"/proc/{worker_pid}/stat").read().split()[2] == "Z":
+                break  # exited; a zombie waits only for its (dead) parent's reaper
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker_pid, signal.SIGKILL)
+        pytest.fail("worker kept running after its client was killed")
+
+
+def test_ten_megabytes_on_stderr_does_not_stall(worker):
+    noisy = ["sh", "-c", "head -c 10000000 /dev/zero | tr '\\0' x >&2; echo >&2; exec \"$@\"", "sh", *WORKER]
+    with WorkerClient(noisy, start_timeout=60) as client:
+        assert not client.run_job(FAST, CONTENT, [STYLE]).cancelled
+        assert "network loaded" in client.log_tail()
+
+
+def test_a_worker_that_crashes_gives_a_clear_error():
+    with pytest.raises(WorkerError, match=r"stopped unexpectedly \(exit code 3\)") as error:
+        WorkerClient([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]).start()
+    assert "boom" in error.value.log_tail
+
+
+def test_a_worker_killed_mid_job_gives_a_clear_error():
+    with WorkerClient(WORKER) as client:
+        def kill_soon(_report):
+            client._process.kill()
+        with pytest.raises(WorkerError, match="stopped unexpectedly") as error:
+            client.run_job(dict(FAST, iterations=500), CONTENT, [STYLE], on_progress=kill_soon)
+        assert error.value.code == "crashed"
+
+
+def test_a_worker_that_never_answers_times_out():
+    silent = [sys.executable, "-c", "import time; time.sleep(60)"]
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match="did not start within 1 s"):
+        WorkerClient(silent, start_timeout=1).start()
+    assert time.monotonic() - started < 5
+
+
+def test_a_missing_program_gives_a_clear_error():
+    with pytest.raises(WorkerError, match="could not be started .* /nonexistent/python") as error:
+        WorkerClient(["/nonexistent/python", "-m", "core.worker"]).start()
+    assert "installer" in error.value.user_text()
+
+
+def test_a_worker_of_another_protocol_version_is_refused():
+    hello = protocol.hello("9.9", "tensorflow", "CPU", True)
+    hello["protocol"] = 99
+    stream = io.BytesIO()
+    protocol.write_message(stream, hello)
+    fake = [sys.executable, "-c", f"import sys, time; sys.stdout.buffer.write({stream.getvalue()!r}); "
+            "sys.stdout.flush(); time.sleep(30)"]
+    with pytest.raises(WorkerError, match="protocol version 99"):
+        WorkerClient(fake).start()
+
+
+def test_missing_weights_are_reported_in_hello_and_on_each_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("NEURAL_STYLE_WEIGHTS", raising=False)
+    with WorkerClient([sys.executable, "-m", "core.worker"]) as client:
+        assert client.hello["weights"] is False
+        with pytest.raises(WorkerError, match="not installed") as error:
+            client.run_job(FAST, CONTENT, [STYLE])
+        assert error.value.code == protocol.WEIGHTS_MISSING and "installer" in error.value.hint
+
+
+def test_live_worker_messages_have_the_golden_fields(worker):
+    golden = io.BytesIO(open(os.path.join(ROOT, "tests", "golden", "worker_session.bin"), "rb").read())
+    fields = {}
+    while (message := protocol.read_message(golden)) is not None:
+        fields.setdefault(message[0]["type"], set(message[0]))
+    assert set(worker.hello) == fields["hello"]
+    reports = []
+    result_losses = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append).losses
+    assert set(reports[0]) == fields["progress"]
+    assert set(result_losses) == {"content", "style", "tv", "total"}
