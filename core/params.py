@@ -136,9 +136,6 @@ class StyleParams:
                                      f"(use block1_conv1 ... block5_conv4)")
         _check_weights("style_layer_weights", self.style_layer_weights, len(self.style_layers))
         _check_weights("style_blend", self.style_blend, None)
-        if self.size >> (self.pyramid_levels - 1) < MIN_SIDE:
-            raise ParamError(f"size {self.size} is too small for {self.pyramid_levels} pyramid levels "
-                             f"(the smallest level would be under {MIN_SIDE} pixels)")
 
 
 def _check_weights(name, weights, expected_count):

@@ -113,10 +113,12 @@ def split_images(infos: list, payload: bytes) -> list:
     return parts
 
 
-def hello(engine_version: str, backend: str, device: str, weights_ok: bool, weights_message: str = "") -> dict:
+def hello(engine_version: str, backend: str, device: str, weights_ok: bool, weights_message: str = "",
+          defaults: dict | None = None) -> dict:
+    """``defaults`` are the engine's default settings, so a client can scale them (strength x2)."""
     return {"type": HELLO, "protocol": PROTOCOL_VERSION, "engine_version": engine_version,
             "backend": backend, "device": device, "weights": weights_ok,
-            "weights_message": weights_message}
+            "weights_message": weights_message, "defaults": defaults or {}}
 
 
 def check_hello(header: dict) -> None:

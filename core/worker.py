@@ -21,7 +21,6 @@ from core import __version__, protocol
 from core.protocol import ProtocolError
 
 HINTS = {
-    protocol.WEIGHTS_MISSING: "Run the Neural Style installer again; it downloads the VGG19 weights.",
     protocol.OUT_OF_MEMORY: "Use a smaller output size, or select a smaller area.",
     protocol.INTERNAL: "This is a bug; the worker's log above has the details.",
 }
@@ -43,8 +42,11 @@ def main(argv=None) -> int:
     engine, weights_message = _load_engine(args)
     import keras
 
+    from core.params import StyleParams
+
     protocol.write_message(out, protocol.hello(__version__, keras.backend.backend(), device_name(),
-                                               engine is not None, weights_message))
+                                               engine is not None, weights_message,
+                                               StyleParams().to_dict()))
     Server(engine, weights_message, sys.stdin.buffer, out).serve()
     return 0
 

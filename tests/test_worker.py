@@ -229,7 +229,7 @@ def test_missing_weights_are_reported_in_hello_and_on_each_job(tmp_path, monkeyp
         assert client.hello["weights"] is False
         with pytest.raises(WorkerError, match="not installed") as error:
             client.run_job(FAST, CONTENT, [STYLE])
-        assert error.value.code == protocol.WEIGHTS_MISSING and "installer" in error.value.hint
+        assert error.value.code == protocol.WEIGHTS_MISSING and "installer" in error.value.user_text()
 
 
 def test_live_worker_messages_have_the_golden_fields(worker):

@@ -50,8 +50,9 @@ def clean_environment(environ=None) -> dict:
 class WorkerClient:
     """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
 
-    def __init__(self, command, start_timeout=120.0, silence_timeout=600.0):
+    def __init__(self, command, cwd=None, start_timeout=120.0, silence_timeout=600.0):
         self.command = list(command)
+        self.cwd = cwd
         self.start_timeout = start_timeout
         self.silence_timeout = silence_timeout
         self.hello = None
@@ -71,7 +72,7 @@ class WorkerClient:
         """Start the worker and wait for its hello; returns the hello."""
         try:
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, env=clean_environment())
+                                             stderr=subprocess.PIPE, env=clean_environment(), cwd=self.cwd)
         except OSError as error:
             raise WorkerError(f"the Neural Style engine could not be started ({error.strerror}: "
                               f"{self.command[0]})", "Run the Neural Style installer again.") from None

@@ -1,0 +1,70 @@
+"""Layer pixels in and out of GIMP: the only module besides the plug-in itself that uses ``gi``.
+
+Pixels travel as 8-bit sRGB RGBA (``R'G'B'A u8``); babl converts from and to the image's own
+mode and precision, so grey and high-bit-depth images work too.
+"""
+from __future__ import annotations
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp  # noqa: E402
+
+from core.protocol import Pixels  # noqa: E402
+
+RGBA_U8 = "R'G'B'A u8"
+
+
+class LayerError(Exception):
+    """A layer cannot be used; the text says which and why, for the artist."""
+
+
+def check_source(drawable) -> None:
+    """Refuse what cannot be repainted, before any work starts."""
+    name = drawable.get_name()
+    if not drawable.is_layer():
+        raise LayerError(f"'{name}' is a mask or channel; select layers to repaint")
+    if drawable.is_group_layer():
+        raise LayerError(f"'{name}' is a layer group; select the layers inside it, or merge the group first")
+
+
+def source_area(image, layer):
+    """(x, y, width, height) in layer coordinates: the whole layer, or the selection's bounds on it."""
+    if Gimp.Selection.is_empty(image):
+        return 0, 0, layer.get_width(), layer.get_height()
+    touches, x, y, width, height = layer.mask_intersect()
+    if not touches or width == 0 or height == 0:
+        raise LayerError(f"the selection does not cover any of layer '{layer.get_name()}'")
+    return x, y, width, height
+
+
+def read_pixels(drawable, area=None) -> Pixels:
+    x, y, width, height = area or (0, 0, drawable.get_width(), drawable.get_height())
+    raw = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, RGBA_U8,
+                                    Gegl.AbyssPolicy.CLAMP)
+    return Pixels(width, height, 4, bytes(raw))
+
+
+def is_transparent(pixels: Pixels) -> bool:
+    return not pixels.data[3::4].strip(b"\x00")
+
+
+def insert_result(image, source, area, pixels: Pixels, name: str, masked: bool):
+    """A new layer right above ``source`` covering ``area``, scaled up from the result's size."""
+    x, y, width, height = area
+    layer_type = Gimp.ImageType.GRAYA_IMAGE if source.is_gray() else Gimp.ImageType.RGBA_IMAGE
+    layer = Gimp.Layer.new(image, name, pixels.width, pixels.height, layer_type, 100.0,
+                           Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+    buffer = layer.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, pixels.width, pixels.height), RGBA_U8, pixels.data)
+    buffer.flush()
+    if (pixels.width, pixels.height) != (width, height):
+        layer.scale(width, height, True)
+    _, source_x, source_y = source.get_offsets()
+    layer.set_offsets(source_x + x, source_y + y)
+    if masked:
+        layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
+    layer.update(0, 0, width, height)
+    return layer

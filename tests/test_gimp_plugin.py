@@ -1,0 +1,172 @@
+"""The plug-in end to end in a real GIMP 3 with the real worker and the real weights."""
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import __version__
+from installer.plugin import install_plugin
+from tests.conftest import ROOT, skip_or_fail
+from tests.gimp_harness import find_gimp, run_gimp
+
+pytestmark = pytest.mark.gimp
+ENGINE_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+FAST = "quality='custom', iterations=4, working_size=64"
+
+
+@pytest.fixture(scope="module")
+def gimp():
+    chroot, reason = find_gimp()
+    if reason:
+        skip_or_fail(reason)
+    return chroot
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    """Small copies of the samples (fast runs), an RGBA picture with a transparent corner and a grey one."""
+    folder = tmp_path_factory.mktemp("pictures")
+    paths = {}
+    for name in ("tubingen", "starry_night"):
+        with Image.open(os.path.join(ROOT, "samples", f"{name}.jpg")) as image:
+            image.convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
+        paths[name] = str(folder / f"{name}.png")
+    empty = np.zeros((64, 64, 4), np.uint8)
+    Image.fromarray(empty).save(folder / "empty.png")
+    paths["empty"] = str(folder / "empty.png")
+    with Image.open(paths["tubingen"]) as image:
+        image.convert("L").save(folder / "grey.png")
+    paths["grey"] = str(folder / "grey.png")
+    return paths
+
+
+def worker(weights):
+    return [ENGINE_PYTHON, "-m", "core.worker", "--weights", weights]
+
+
+def install(tmp_path, worker_command):
+    """A fresh GIMP profile with the plug-in installed as the installer does it."""
+    config = tmp_path / "config"
+    plugins = config / "GIMP" / "3.0" / "plug-ins"
+    plugins.mkdir(parents=True)
+    install_plugin(str(plugins), worker_command, ROOT, __version__)
+    return str(config)
+
+
+def run(gimp, config, script):
+    process, reports = run_gimp(script, config, gimp)
+    assert reports, f"GIMP reported nothing:\n{process.stdout}\n{process.stderr[-3000:]}"
+    return reports[0], process
+
+
+def counting_worker(tmp_path, real_weights):
+    """The real worker behind a shell line that counts how often it is started."""
+    starts = tmp_path / "starts"
+    return [
+        "sh", "-c", f"echo start >> '{starts}'; exec '{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}'"
+    ], starts
+
+
+def test_a_layer_becomes_a_new_stylised_layer_above_it(gimp, pictures, tmp_path, real_weights):
+    command, _ = counting_worker(tmp_path, real_weights)
+    config = install(tmp_path, command)
+    report, process = run(gimp, config, f'''
+image = load({pictures["tubingen"]!r})
+style_image = load({pictures["starry_night"]!r})
+style_image.get_layers()[0].set_name("Starry Night")  # batch-loaded images have no file name
+layer = image.get_layers()[0]
+layer.set_offsets(10, 20)
+before = describe(image)
+ok, error = run_neural_style(image, [layer], style_image.get_layers()[0], {FAST})
+report(ok=ok, error=error, before=before, after=describe(image),
+       selected=[l.get_name() for l in image.get_selected_layers()])
+''')
+    assert report["ok"], report["error"]
+    new, source = report["after"]
+    assert report["after"][1] == report["before"][0]  # the source is untouched
+    assert new["name"] == f"{source['name']} in the style of Starry Night"
+    assert (new["width"], new["height"], new["x"], new["y"]) == (96, 72, 10, 20)
+    assert not new["mask"] and new["checksum"] != source["checksum"]
+
+
+def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights):
+    command, starts = counting_worker(tmp_path, real_weights)
+    config = install(tmp_path, command)
+    report, _ = run(gimp, config, f'''
+image = load({pictures["tubingen"]!r})
+first = image.get_layers()[0]
+second = Gimp.Layer.new_from_drawable(first, image)
+second.set_name("copy")
+image.insert_layer(second, None, 0)
+second.set_offsets(30, 5)
+ok, error = run_neural_style(image, [first, second], load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
+report(ok=ok, error=error, after=describe(image))
+''')
+    assert report["ok"], report["error"]
+    names = [layer["name"] for layer in report["after"]]
+    assert names[0].startswith("copy in the style of") and names[1] == "copy"
+    assert names[2] == "Background in the style of Background" and len(names) == 4
+    assert (report["after"][0]["x"], report["after"][0]["y"]) == (30, 5)
+    assert starts.read_text().count("start") == 1
+
+
+def test_a_selection_gives_a_masked_layer_over_its_bounds(gimp, pictures, tmp_path, real_weights):
+    config = install(tmp_path, worker(real_weights))
+    report, _ = run(gimp, config, f'''
+image = load({pictures["tubingen"]!r})
+image.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
+ok, error = run_neural_style(image, [image.get_layers()[0]], load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
+report(ok=ok, error=error, after=describe(image))
+''')
+    assert report["ok"], report["error"]
+    new = report["after"][0]
+    assert new["mask"] and (new["x"], new["y"], new["width"], new["height"]) == (20, 10, 50, 40)
+
+
+def test_grey_image_gets_a_grey_result_layer(gimp, pictures, tmp_path, real_weights):
+    config = install(tmp_path, worker(real_weights))
+    report, _ = run(gimp, config, f'''
+image = load({pictures["grey"]!r})
+ok, error = run_neural_style(image, image.get_layers(), load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
+report(ok=ok, error=error, after=describe(image))
+''')
+    assert report["ok"], report["error"]
+    assert report["after"][0]["gray"] and len(report["after"]) == 2
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing-engine", "not installed"),
+    ("empty-style", "is empty (fully transparent)"),
+    ("no-style", "Choose a style layer"),
+    ("killed-worker", "stopped unexpectedly"),
+    ("layer-group", "is a layer group"),
+])
+def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
+        gimp, pictures, tmp_path, real_weights, case, expected):
+    command = worker(real_weights)
+    settings = "quality='custom', iterations=5, working_size=64"
+    if case == "killed-worker":  # the worker dies by SIGKILL a few seconds into a long job
+        command = ["sh", "-c", f"'{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}' <&0 & "
+                   "w=$!; (sleep 12; kill -9 $w) & wait $w"]
+        settings = "quality='custom', iterations=5000, working_size=64"
+    config = install(tmp_path, command)
+    if case == "missing-engine":
+        os.remove(os.path.join(config, "GIMP", "3.0", "plug-ins", "neural_style", "neural_style.json"))
+    style = {"empty-style": f'load({pictures["empty"]!r}).get_layers()[0]', "no-style": "None"}.get(
+        case, f'load({pictures["starry_night"]!r}).get_layers()[0]')
+    target = "group" if case == "layer-group" else "picture"
+    report, process = run(gimp, config, f'''
+image = load({pictures["tubingen"]!r})
+picture = image.get_layers()[0]
+group = Gimp.GroupLayer.new(image, "group")
+image.insert_layer(group, None, 0)
+before = describe(image)
+ok, error = run_neural_style(image, [{target}], {style}, {settings})
+report(ok=ok, error=error, before=before, after=describe(image))
+''')
+    assert not report["ok"]
+    assert expected in report["error"] and "Traceback" not in report["error"]
+    assert report["after"] == report["before"]
+    assert "Traceback" not in process.stderr or case == "unexpected"
