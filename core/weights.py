@@ -75,3 +75,33 @@ def resolve_weights(path: str | None = None, download: bool = True) -> str:
     if not os.path.isfile(cached):
         raise WeightsError(f"the VGG19 weights are not installed; {FIX_HINT}")
     return cached
+
+
+def expand_compact_weights(npz_path: str, out_path: str) -> str:
+    """Turn the compact 8-bit copy of the weights into a Keras weights file (``*.weights.h5``).
+
+    The compact form (18 MB instead of 80 MB) stores each convolution kernel as uint8 indices
+    ``<layer>_kernel_index`` into 256 float values ``<layer>_kernel_table``, plus ``<layer>_bias``.
+    """
+    import keras
+    import numpy as np
+
+    if not out_path.endswith(".weights.h5"):
+        raise ValueError("the expanded weights file must end in .weights.h5")
+    try:
+        packed = np.load(npz_path)
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{npz_path} is not a compact VGG19 weights file ({error})") from None
+    model = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        try:
+            kernel = packed[layer.name + "_kernel_table"][packed[layer.name + "_kernel_index"]]
+            layer.set_weights([kernel, packed[layer.name + "_bias"]])
+        except (KeyError, ValueError) as error:
+            raise WeightsError(f"{npz_path} lacks usable weights for {layer.name} ({error})") from None
+    temporary = out_path[: -len(".weights.h5")] + ".part.weights.h5"
+    model.save_weights(temporary)
+    os.replace(temporary, out_path)
+    return out_path

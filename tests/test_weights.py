@@ -66,3 +66,23 @@ def test_truncated_or_wrong_weights_file(tmp_path, real_weights):
         with pytest.raises(WeightsError, match="cannot be used .* run the installer") as error:
             VGG19Features(str(path))
         assert "\n" not in str(error.value)
+
+
+def test_compact_weights_expand_to_the_same_network(tmp_path, real_weights):
+    import numpy as np
+
+    from tests.conftest import SHARED_VGG19, skip_or_fail
+
+    compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
+    if not os.path.exists(compact):
+        skip_or_fail(f"no compact weights at {compact}")
+    expanded = weights.expand_compact_weights(compact, str(tmp_path / "vgg.weights.h5"))
+    x = np.random.default_rng(0).normal(0, 50, (1, 40, 40, 3)).astype("float32")
+    layers = ("block5_conv2",)
+    ours = np.asarray(VGG19Features(expanded).extractor(layers)(x))
+    reference = np.asarray(VGG19Features(real_weights).extractor(layers)(x))
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-4)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, nothing=np.zeros(3))
+    with pytest.raises(WeightsError, match="lacks usable weights for block1_conv1"):
+        weights.expand_compact_weights(str(bad), str(tmp_path / "x.weights.h5"))
