@@ -53,6 +53,20 @@ def pyramid_shapes(shape: tuple, levels: int) -> list:
     return [s for s in shapes if min(s) >= MIN_SIDE] or [shape]
 
 
+def minimise(fun, x0, iterations, evaluations, callback=None):
+    """scipy's L-BFGS-B over an image kept inside the valid pixel box.
+
+    ``fun(x) -> (loss, gradient)`` on flat float64 arrays. Convergence tests are off: the run
+    lasts ``iterations`` iterations or ``evaluations`` evaluations, whichever comes first.
+    """
+    low, high = images.vgg_bounds()
+    bounds = scipy.optimize.Bounds(np.broadcast_to(low, x0.shape).ravel().astype(np.float64),
+                                   np.broadcast_to(high, x0.shape).ravel().astype(np.float64))
+    scipy.optimize.minimize(fun, x0.ravel().astype(np.float64), jac=True, method="L-BFGS-B", bounds=bounds,
+                            callback=callback, options={"maxiter": iterations, "maxfun": evaluations,
+                                                        "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
+
+
 class StyleTransfer:
     """Runs stylisations on one loaded network; reusable across jobs."""
 
@@ -181,10 +195,7 @@ class _Run:
     def optimise(self, level, x0, objective):
         """L-BFGS-B at one level; returns (best image, whether the caller stopped us)."""
         shape = x0.shape
-        low, high = images.vgg_bounds()
-        bounds = scipy.optimize.Bounds(np.broadcast_to(low, shape).ravel().astype(np.float64),
-                                       np.broadcast_to(high, shape).ravel().astype(np.float64))
-        x0 = np.clip(x0, low, high)
+        x0 = np.clip(x0, *images.vgg_bounds())
         best = {"loss": np.inf, "x": x0}
         start = time.perf_counter()
         first_iteration = self.iteration
@@ -206,11 +217,7 @@ class _Run:
 
         stopped = False
         try:
-            scipy.optimize.minimize(fun, x0.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
-                                    bounds=bounds, callback=callback,
-                                    options={"maxiter": self.params.iterations,
-                                             "maxfun": 4 * self.params.iterations,
-                                             "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
+            minimise(fun, x0, self.params.iterations, 4 * self.params.iterations, callback)
         except _Stop:
             stopped = True
         self.work_done += (self.iteration - first_iteration) * shape[0] * shape[1]

@@ -16,7 +16,6 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help=f"where the engine goes (default {locations.data_dir()})")
     parser.add_argument("--check", action="store_true", help="diagnose an installation")
     parser.add_argument("--uninstall", action="store_true", help="remove everything the installer added")
-    parser.add_argument("--skip-self-check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     data = os.path.abspath(args.data_dir or locations.data_dir())
@@ -36,9 +35,9 @@ def main(argv=None) -> int:
                   "Neural Style for GIMP needs attention (see above).")
             return 1 if problems else 0
         else:
-            install.install(data, folders, args.weights, self_check=not args.skip_self_check)
-            print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > "
-                  "Neural Style Transfer...")
+            if install.install(data, folders, args.weights):
+                print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > "
+                      "Neural Style Transfer...")
     except install.InstallError as error:
         print(f"Installation failed: {error}", file=sys.stderr)
         return 1

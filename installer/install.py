@@ -26,6 +26,11 @@ WEIGHTS_NAME = "vgg19_notop.weights.h5"
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
 
 
+NO_GIMP = ("no GIMP 3 was found, so the plug-in was not installed (the engine was). Install GIMP 3, "
+           "start it once, and run the installer again; or name GIMP's plug-in folder with --plugin-dir "
+           "(GIMP: Edit > Preferences > Folders > Plug-ins).")
+
+
 class InstallError(Exception):
     """A step failed; the text says what happened and what to do."""
 
@@ -135,14 +140,10 @@ def worker_command(python: str, weights: str, flatpak: bool) -> list:
     return ["flatpak-spawn", "--host", *command] if flatpak else command
 
 
-def install(data: str, folders: list, weights_source: str | None, self_check: bool = True,
-            echo=print) -> list:
+def install(data: str, folders: list, weights_source: str | None, echo=print) -> list:
     """The whole installation; returns the plug-in folders written."""
     if sys.version_info < (3, 10):
         raise InstallError(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
-    if not folders:
-        raise InstallError("no GIMP 3 found: install GIMP 3 and start it once, or name its plug-in "
-                           "folder with --plugin-dir (GIMP: Edit > Preferences > Folders > Plug-ins)")
     if weights_source and not os.path.isfile(os.path.expanduser(weights_source)):
         raise InstallError(f"the weights file {weights_source} does not exist")
     os.makedirs(data, exist_ok=True)
@@ -162,15 +163,16 @@ def install(data: str, folders: list, weights_source: str | None, self_check: bo
         if folder.flatpak:
             echo("This is Flatpak GIMP: it may start the engine outside its sandbox only after you "
                  f"allow it once with:\n    {FLATPAK_OVERRIDE}")
-    if self_check:
-        try:
-            echo(f"Self-check: {check_engine(python, engine, weights, data)}")
-        except InstallError:
-            for path in written:
-                remove_plugin(os.path.dirname(path))
-            raise
+    try:
+        echo(f"Self-check: {check_engine(python, engine, weights, data)}")
+    except InstallError:
+        for path in written:
+            remove_plugin(os.path.dirname(path))
+        raise
     with open(marker, "w", encoding="utf-8") as f:
         json.dump({"version": engine_version(), "plugins": written, "weights": weights}, f, indent=2)
+    if not folders:
+        echo(f"\nWARNING: {NO_GIMP}")
     return written
 
 
@@ -181,7 +183,7 @@ def check_engine(python, engine, weights, data) -> str:
     code = "from core.cli import main; sys.exit(main(sys.argv[1:]))"
     run([python, "-c", f"import sys; sys.path.insert(0, {engine!r}); " + code,
          os.path.join(samples, "tubingen.jpg"), os.path.join(samples, "starry_night.jpg"), "-o", out,
-         "--size", "128", "--iterations", "20", "--weights", weights, "--quiet"],
+         "--size", "192", "--iterations", "30", "--weights", weights, "--quiet"],
         "The engine's self-check")
     hello = _handshake(python, engine, weights)
     return (f"the engine works ({hello['backend']} on {hello['device']}); a test picture is in {out}")

@@ -1,0 +1,246 @@
+"""``python -m core.bench``: speed of the engine against the Keras tutorial's way, in one run.
+
+The baseline does what the tutorial does: content, style and the generated image go through the
+whole VGG19 as a batch of three at every evaluation. Both sides use the same loss (the engine's
+normalised formula, same weights) and scipy's L-BFGS-B with the same settings. Prints JSON:
+
+* seconds per evaluation, each side, and the ratio;
+* the loss the baseline reaches in 100 evaluations, and the seconds each side needs to reach it
+  (the engine single-scale and coarse-to-fine);
+* the peak memory of a process doing a few evaluations at 1024x768;
+* the protocol alone: a 4000x3000 RGBA picture to a child process and back through pipes;
+* the worker's start-up time until its hello.
+
+``--quick`` measures only the last two.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from core.quiet import import_keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "samples")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="VGG19 weights (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
+    parser.add_argument("--size", default="512x384", help="WIDTHxHEIGHT of the speed runs")
+    parser.add_argument("--evaluations", type=int, default=100, help="the baseline's budget")
+    parser.add_argument("--memory-size", default="1024x768", help="WIDTHxHEIGHT of the memory run")
+    parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="only the protocol and start-up figures")
+    args = parser.parse_args(argv)
+    import_keras()
+    from core.weights import resolve_weights
+
+    weights = resolve_weights(args.weights, download=False)
+    if args.memory_only:
+        print(json.dumps(_peak_memory_here(weights, _shape(args.memory_size))))
+        return 0
+    report = {"machine": {"cpus": os.cpu_count(), "backend": _backend()},
+              "protocol_round_trip_4000x3000_rgba_seconds": _protocol_round_trip(),
+              "worker_start_to_hello_seconds": _worker_start(weights)}
+    if not args.quick:
+        report.update(_speed(weights, _shape(args.size), args.evaluations))
+        report["memory"] = _peak_memory(weights, args.memory_size)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _shape(text):
+    width, height = (int(v) for v in text.lower().split("x"))
+    return height, width
+
+
+def _backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+def _inputs(shape):
+    from core import images
+
+    def load(name):
+        return images.resize(images.load_image(os.path.join(SAMPLES, name))[..., :3], shape)
+
+    # The style is given at the content's size, as the tutorial's batch needs; with style_scale 1
+    # the engine then uses it as it is, so both sides compute exactly the same loss.
+    return load("tubingen.jpg"), load("starry_night.jpg")
+
+
+def _speed(weights, shape, budget):
+    from core import images
+    from core.engine import StyleTransfer
+    from core.params import StyleParams
+    from core.vgg import VGG19Features
+
+    network = VGG19Features(weights)
+    engine = StyleTransfer(network)
+    params = StyleParams(size=max(shape))
+    content, style = _inputs(shape)
+    x0 = images.preprocess(content)
+
+    ours = engine.objective(content, [style], params, shape)
+    baseline = _tutorial_objective(network, content, style, params, shape)
+    per_eval = {name: _seconds_per_evaluation(f, x0) for name, f in (("engine", ours), ("baseline", baseline))}
+
+    target, baseline_seconds = _minimise(baseline, x0, budget)
+    single = _time_to_loss(engine, content, style, params.replace(pyramid_levels=1), target)
+    multi = _time_to_loss(engine, content, style, params, target)
+    return {
+        "size": f"{shape[1]}x{shape[0]}",
+        "seconds_per_evaluation": per_eval,
+        "evaluation_speedup": per_eval["baseline"] / per_eval["engine"],
+        "baseline_loss_after_evaluations": {"evaluations": budget, "loss": target, "seconds": baseline_seconds},
+        "engine_seconds_to_that_loss": {"single_scale": single, "multi_scale": multi},
+        "time_to_loss_speedup": {"single_scale": baseline_seconds / single if single else None,
+                                 "multi_scale": baseline_seconds / multi if multi else None},
+    }
+
+
+def _tutorial_objective(network, content, style, params, shape):
+    """The tutorial's evaluation: [content, style, image] through the full VGG19 every time."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    from core import images, losses
+    from core.backends import value_and_grad
+
+    full = keras.Model(network.base.input, {layer.name: layer.output for layer in network.base.layers[1:]})
+    fixed = np.stack([images.preprocess(content), images.preprocess(style)])
+    layer_weights = params.layer_weights()
+
+    def loss(image, fixed_images):
+        features = full(ops.concatenate([fixed_images, image], axis=0))
+        content_part = sum(losses.content_loss(features[name][2:], features[name][0:1])
+                           for name in params.content_layers) / len(params.content_layers)
+        style_part = sum(w * losses.style_loss(losses.gram_matrix(features[name][2:]),
+                                               losses.gram_matrix(features[name][1:2]))
+                         for w, name in zip(layer_weights, params.style_layers))
+        tv = losses.total_variation_loss(image)
+        parts = {"content": params.content_weight * content_part, "style": params.style_weight * style_part,
+                 "tv": params.tv_weight * tv}
+        return parts["content"] + parts["style"] + parts["tv"], parts
+
+    compiled = value_and_grad(loss)
+    return lambda image: compiled(image, fixed)
+
+
+def _seconds_per_evaluation(objective, x0, repeats=5):
+    image = x0[None]
+    objective(image)  # trace and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        objective(image)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _minimise(objective, x0, evaluations):
+    """The baseline's L-BFGS-B run, with the engine's optimiser settings: (best loss, seconds)."""
+    import numpy as np
+
+    from core.engine import minimise
+
+    best = [np.inf]
+
+    def fun(x):
+        loss, _, grad = objective(x.astype(np.float32).reshape(1, *x0.shape))
+        best[0] = min(best[0], loss)
+        return loss, grad.ravel().astype(np.float64)
+
+    start = time.perf_counter()
+    minimise(fun, x0, evaluations, evaluations)
+    return best[0], time.perf_counter() - start
+
+
+def _time_to_loss(engine, content, style, params, target):
+    """Seconds until the full-size level's loss is at or below ``target`` (None if never)."""
+    import numpy as np
+
+    reached = {}
+    start = time.perf_counter()
+
+    def on_progress(report):
+        if report.level == report.levels and report.losses["total"] <= target and "at" not in reached:
+            reached["at"] = time.perf_counter() - start
+
+    engine.run(content.astype(np.uint8), [style.astype(np.uint8)], params.replace(iterations=300),
+               on_progress, lambda: "at" in reached)
+    return reached.get("at")
+
+
+_ECHO = ("import sys; from core import protocol\n"
+         "while (m := protocol.read_message(sys.stdin.buffer)) is not None:\n"
+         "    protocol.write_message(sys.stdout.buffer, *m)\n")
+
+
+def _protocol_round_trip(repeats=5):
+    """Median seconds to send a 4000x3000 RGBA job to a child process and read it back."""
+    from core import protocol
+
+    pixels = protocol.Pixels(4000, 3000, 4, os.urandom(4000 * 3000 * 4))
+    child = subprocess.Popen([sys.executable, "-c", _ECHO], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        protocol.write_message(child.stdin, protocol.job("bench", {}, pixels.info(), []), pixels.data)
+        header, payload = protocol.read_message(child.stdout)
+        times.append(time.perf_counter() - start)
+        assert len(payload) == len(pixels.data)
+    child.stdin.close()
+    child.wait()
+    return statistics.median(times)
+
+
+def _worker_start(weights):
+    """Seconds from starting ``python -m core.worker`` to its hello (model loaded)."""
+    from core import protocol
+
+    start = time.perf_counter()
+    worker = subprocess.Popen([sys.executable, "-m", "core.worker", "--weights", weights], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    protocol.read_message(worker.stdout)
+    seconds = time.perf_counter() - start
+    worker.stdin.close()
+    worker.wait()
+    return seconds
+
+
+def _peak_memory(weights, size):
+    """Peak resident memory of a fresh process doing a few evaluations at ``size``."""
+    command = [sys.executable, "-m", "core.bench", "--memory-only", "--memory-size", size, "--weights", weights]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _peak_memory_here(weights, shape, evaluations=3):
+    from core import images
+    from core.engine import StyleTransfer
+    from core.params import StyleParams
+    from core.vgg import VGG19Features
+
+    content, style = _inputs(shape)
+    objective = StyleTransfer(VGG19Features(weights)).objective(content, [style], StyleParams(size=max(shape)), shape)
+    image = images.preprocess(content)[None]
+    for _ in range(evaluations):
+        objective(image)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"size": f"{shape[1]}x{shape[0]}", "evaluations": evaluations, "peak_gib": peak_kib / 2**20}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
