@@ -52,8 +52,8 @@ class StyleParams:
     size: int = 512
     iterations: int = 200
     content_weight: float = 1.0
-    style_weight: float = 1e4
-    tv_weight: float = 1e-3
+    style_weight: float = 0.5
+    tv_weight: float = 1e-2
     content_layers: tuple = ("block5_conv2",)
     style_layers: tuple = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
                            "block5_conv1")

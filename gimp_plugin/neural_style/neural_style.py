@@ -40,7 +40,7 @@ class UserError(Exception):
 
 
 def add_arguments(procedure):
-    procedure.add_layer_argument("style-layer", "_Style layer", "The picture whose style to paint with "
+    procedure.add_layer_argument("style-layer", "St_yle layer", "The picture whose style to paint with "
                                  "(any layer of any open image)", True, RW)
     quality = Gimp.Choice.new()
     for index, (nick, (label, _)) in enumerate(QUALITY.items()):
@@ -55,7 +55,7 @@ def add_arguments(procedure):
                                   "to keep (1 = balanced)", 0.0, 20.0, 1.0, RW)
     procedure.add_double_argument("smoothness", "S_moothness", "Smooths away fine noise (1 = default)",
                                   0.0, 100.0, 1.0, RW)
-    procedure.add_boolean_argument("keep-colors", "Keep original _colours", "Paint only the style's "
+    procedure.add_boolean_argument("keep-colors", "Keep original colo_urs", "Paint only the style's "
                                    "brush strokes and light, not its colours", False, RW)
     procedure.add_double_argument("stroke-size", "_Brush-stroke size", "Size of the style's patterns "
                                   "relative to the picture (1 = as in the style image)", 0.1, 4.0, 1.0, RW)
