@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,29 @@ def run_gimp(script: str, config_home: str, chroot: str | None, timeout: float =
         command, run_env = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell], None
     process = subprocess.run(command, input=PRELUDE + script, capture_output=True, text=True,
                              timeout=timeout, env=run_env)
-    reports = [json.loads(line.split(RESULT_MARKER, 1)[1]) for line in process.stderr.splitlines()
-               if RESULT_MARKER in line]
-    return process, reports
+    return process, parse_reports(process.stderr)
+
+
+def parse_reports(output: str) -> list:
+    return [json.loads(line.split(RESULT_MARKER, 1)[1]) for line in output.splitlines() if RESULT_MARKER in line]
+
+
+def run_in_fresh_root(commands: str, stdin_text: str, scratch: str, binds: dict, timeout: float = 1500):
+    """Run shell ``commands`` as root in a throw-away copy of the provisioned GIMP root.
+
+    The copy is an overlay on ``GIMP_ROOT`` whose changes land in ``scratch`` and vanish with it,
+    so each run starts from the same pristine system. ``binds`` maps host paths to paths inside
+    (mounted read-only). Returns the completed process.
+    """
+    merged, upper, work = (os.path.join(scratch, name) for name in ("root", "upper", "work"))
+    for folder in (merged, upper, work):
+        os.makedirs(folder, exist_ok=True)
+    mounts = [f"mount -t overlay overlay -o lowerdir={GIMP_ROOT},upperdir={upper},workdir={work} {merged}",
+              f"mount -t proc proc {merged}/proc"]
+    for source, inside in binds.items():
+        make = "touch" if os.path.isfile(source) else "mkdir -p"
+        mounts.append(f"{make} '{merged}{inside}' && mount --bind -o ro '{source}' '{merged}{inside}'")
+    shell = "set -e; " + "; ".join(mounts) + f"; exec chroot {merged} env -i PATH=/usr/bin:/bin " \
+        f"LANG=C.UTF-8 HOME=/root sh -c {shlex.quote(commands)}"
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+                          input=stdin_text, capture_output=True, text=True, timeout=timeout)

@@ -86,6 +86,8 @@ def stylise(image, drawables, config):
     """All the work; raises ``UserError`` or ``WorkerError`` for failures the artist should see."""
     if not drawables:
         raise UserError("Select one or more layers to repaint")
+    if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
+        raise UserError("Indexed-colour images cannot be repainted: convert the image with Image > Mode > RGB")
     for drawable in drawables:
         gimp_io.check_source(drawable)
     style_layer = config.get_property("style-layer")
