@@ -98,8 +98,10 @@ def run_in_fresh_root(commands: str, stdin_text: str, scratch: str, binds: dict,
     mounts = [f"mount -t overlay overlay -o lowerdir={GIMP_ROOT},upperdir={upper},workdir={work} {merged}",
               f"mount -t proc proc {merged}/proc"]
     for source, inside in binds.items():
-        make = "touch" if os.path.isfile(source) else "mkdir -p"
-        mounts.append(f"{make} '{merged}{inside}' && mount --bind -o ro '{source}' '{merged}{inside}'")
+        target = f"{merged}{inside}"
+        make = f"mkdir -p '{os.path.dirname(target)}'; touch '{target}'" if os.path.isfile(source) else \
+            f"mkdir -p '{target}'"
+        mounts.append(f"{make}; mount --bind -o ro '{source}' '{target}'")
     shell = "set -e; " + "; ".join(mounts) + f"; exec chroot {merged} env -i PATH=/usr/bin:/bin " \
         f"LANG=C.UTF-8 HOME=/root sh -c {shlex.quote(commands)}"
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],

@@ -27,9 +27,9 @@ from worker_client import WorkerClient, WorkerError  # noqa: E402
 PROCEDURE = "python-fu-neural-style"
 # (label, iterations per scale); the times are for a 512-pixel result on a 2-core CPU.
 QUALITY = {
-    "draft": ("Draft (about 1 minute)", 40),
-    "standard": ("Standard (about 3 minutes)", 120),
-    "fine": ("Fine (about 6 minutes)", 250),
+    "draft": ("Draft (about 2 minutes)", 40),
+    "standard": ("Standard (about 5 minutes)", 120),
+    "fine": ("Fine (about 10 minutes)", 250),
     "custom": ("Custom: use Iterations below", None),
 }
 RW = GObject.ParamFlags.READWRITE
