@@ -63,7 +63,7 @@ def requirements(platform=sys.platform, which=shutil.which) -> tuple:
     return lines, "No NVIDIA GPU found: the engine runs on the CPU."
 
 
-def run(command, what, echo=print):
+def run(command, what):
     """Run a step's command; its output goes to the terminal, a failure becomes an InstallError."""
     try:
         completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -93,7 +93,7 @@ def install_packages(python: str, echo=print) -> None:
     echo(note)
     echo("Installing the engine's packages (TensorFlow is large; this can take a few minutes)...")
     run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *lines],
-        "Installing packages (check the network connection and free disk space)", echo)
+        "Installing packages (check the network connection and free disk space)")
 
 
 def copy_engine(data: str) -> str:
@@ -116,8 +116,7 @@ def install_weights(python: str, data: str, engine: str, source: str | None, ech
         echo("Downloading the VGG19 weights (80 MB, checked against their published hash)...")
         code = ("import sys; from core.weights import download_weights; "
                 "print(download_weights(cache_dir=sys.argv[1]))")
-        path = _engine_call(python, engine, code, [folder], "Downloading the weights").strip().splitlines()[-1]
-        return path
+        return _engine_call(python, engine, code, [folder], "Downloading the weights").strip().splitlines()[-1]
     source = os.path.abspath(os.path.expanduser(source))
     if source.endswith(".npz"):
         echo("Expanding the compact VGG19 weights...")
