@@ -109,8 +109,10 @@ class Server:
                 os._exit(0)
             header, payload = message
             kind = header["type"]
-            if kind == protocol.JOB:
-                self.stops[header.get("id")] = threading.Event()
+            if kind == protocol.JOB and not isinstance(header.get("id"), str):
+                self.send(protocol.error(protocol.BAD_MESSAGE, "a job needs a text 'id'"))
+            elif kind == protocol.JOB:
+                self.stops[header["id"]] = threading.Event()
                 self.jobs.put((header, payload))
             elif kind == protocol.CANCEL:
                 if header.get("id") in self.stops:
@@ -138,7 +140,7 @@ class Server:
                 traceback.print_exc(file=sys.stderr)
             self.send(protocol.error(code, message, HINTS.get(code, ""), job_id))
         finally:
-            del self.stops[job_id]
+            self.stops.pop(job_id, None)
 
     def _stylise(self, job_id, header, payload, stop):
         from core.params import StyleParams

@@ -112,6 +112,10 @@ def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
     process.stdin.flush()
     reply, _ = protocol.read_message(process.stdout)
     assert reply["type"] == "error" and reply["code"] == protocol.BAD_MESSAGE
+    protocol.write_message(process.stdin, dict(protocol.job("j", FAST, CONTENT.info(), [STYLE.info()]), id=[1]),
+                           CONTENT.data + STYLE.data)
+    reply, _ = protocol.read_message(process.stdout)
+    assert reply["code"] == protocol.BAD_MESSAGE and "text 'id'" in reply["message"]
     protocol.write_message(process.stdin, protocol.job("j", FAST, CONTENT.info(), [STYLE.info()]),
                            CONTENT.data + STYLE.data)
     kinds = []
