@@ -11,7 +11,9 @@ normalised formula, same weights) and scipy's L-BFGS-B with the same settings. P
 * the protocol alone: a 4000x3000 RGBA picture to a child process and back through pipes;
 * the worker's start-up time until its hello.
 
-``--quick`` measures only the last two.
+``--quick`` measures only the last two. Per backend and precision (``core.bench_backends``):
+``--precisions`` (float32 against bfloat16 here), ``--gpu`` (the GPU targets), ``--pastiche``
+(end to end against pastiche, where it is installed); ``--backend`` picks the Keras backend.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import time
 
+from core.params import BACKENDS
 from core.quiet import import_keras
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,17 +41,34 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-size", default="1024x768", help="WIDTHxHEIGHT of the memory run")
     parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="only the protocol and start-up figures")
+    parser.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND)")
+    parser.add_argument("--precisions", action="store_true", help="float32 against bfloat16 at 512x512")
+    parser.add_argument("--gpu", action="store_true", help="the GPU figures (per evaluation, 500 iterations)")
+    parser.add_argument("--pastiche", action="store_true", help="end to end against pastiche (needs it)")
+    parser.add_argument("--out", help="folder for the pictures the runs make")
     args = parser.parse_args(argv)
-    import_keras()
+    import_keras(args.backend)
     from core.weights import resolve_weights
 
     weights = resolve_weights(args.weights, download=False)
     if args.memory_only:
         print(json.dumps(_peak_memory_here(weights, _shape(args.memory_size))))
         return 0
-    report = {"machine": {"cpus": os.cpu_count(), "backend": _backend()},
-              "protocol_round_trip_4000x3000_rgba_seconds": _protocol_round_trip(),
-              "worker_start_to_hello_seconds": _worker_start(weights)}
+    report = {}
+    if args.precisions or args.gpu or args.pastiche:
+        from core import bench_backends
+
+        if args.pastiche:  # first, while this process holds no GPU memory the two programs need
+            report["pastiche"] = bench_backends.pastiche_comparison(weights, args.out or ".")
+        if args.precisions:
+            report["precisions"] = bench_backends.precision_figures(weights, out_dir=args.out)
+        if args.gpu:
+            report["gpu"] = bench_backends.gpu_figures(weights, out_dir=args.out)
+        print(json.dumps(dict(machine=_machine(), **report), indent=2))
+        return 0
+    report["machine"] = _machine()
+    report.update({"protocol_round_trip_4000x3000_rgba_seconds": _protocol_round_trip(),
+                   "worker_start_to_hello_seconds": _worker_start(weights)})
     if not args.quick:
         report.update(_speed(weights, _shape(args.size), args.evaluations))
         report["memory"] = _peak_memory(weights, args.memory_size)
@@ -61,10 +81,12 @@ def _shape(text):
     return height, width
 
 
-def _backend():
+def _machine():
     import keras
 
-    return keras.backend.backend()
+    from core.backends import device_name
+
+    return {"cpus": os.cpu_count(), "backend": keras.backend.backend(), "device": device_name()}
 
 
 def _inputs(shape):

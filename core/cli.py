@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from core.params import INITS, ParamError, StyleParams
+from core.params import BACKENDS, INITS, OPTIMIZERS, PRECISIONS, ParamError, StyleParams
 
 EXIT_BAD_INPUT = 2
 
@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layer-weights", type=_floats, help="one weight per style layer")
     p.add_argument("--seed-compatible", action="store_true",
                    help="use the Keras tutorial's loss formula and weights (one scale)")
+    p.add_argument("--precision", choices=PRECISIONS, help="network arithmetic; auto = bfloat16 where "
+                   f"the processor or GPU is faster with it (default {d.precision})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy) or device (L-BFGS on the GPU, "
+                   f"JAX backend); default {d.optimizer}: device on a GPU where possible")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
     p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def params_from_args(args) -> StyleParams:
     names = ("size", "iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
              "style_blend", "preserve_colors", "pyramid_levels", "init", "seed", "content_layers",
-             "style_layers", "style_layer_weights")
+             "style_layers", "style_layer_weights", "precision", "optimizer")
     given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     return StyleParams.tutorial(**given) if args.seed_compatible else StyleParams.from_dict(given)
 
@@ -99,7 +104,7 @@ def _stylise(content, styles, params, args):
 
     from core.quiet import import_keras
 
-    import_keras()
+    import_keras(args.backend)
     from core.engine import StyleTransfer
     from core.vgg import VGG19Features
     from core.weights import resolve_weights

@@ -16,8 +16,8 @@ import scipy.optimize
 from keras import ops
 
 from core import images, losses
-from core.backends import value_and_grad
-from core.params import MIN_SIDE, StyleParams
+from core import backends
+from core.params import MIN_SIDE, ParamError, StyleParams
 from core.vgg import VGG19Features
 
 
@@ -40,6 +40,9 @@ class Result:
     iterations: int
     evaluations: int
     cancelled: bool
+
+
+DEVICE_CHUNK = 10  # on-device iterations between progress reports and cancel checks
 
 
 class _Stop(Exception):
@@ -78,6 +81,7 @@ class StyleTransfer:
             on_progress=None, should_stop=None) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
         out_shape = images.check_inputs(content, styles, params)
+        optimizer(params)  # an impossible choice fails here, before any work
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:
@@ -114,7 +118,7 @@ class StyleTransfer:
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
         n_content = len(params.content_layers)
-        extractor = self.network.extractor(params.content_layers + params.style_layers)
+        extractor = self.network.extractor(params.content_layers + params.style_layers, precision(params))
         normalise = not params.seed_compatible
         content_targets = [ops.convert_to_numpy(f) for f in _features(extractor, content_in)[:n_content]]
         style_targets = [0.0] * len(params.style_layers)
@@ -126,17 +130,35 @@ class StyleTransfer:
                     losses.gram_matrix(f, normalise))
         weights = np.array([params.content_weight, params.style_weight, params.tv_weight,
                             *params.layer_weights()], dtype=np.float32)
-        compiled = self._compiled_loss(params)
-        return lambda image: compiled(image, content_targets, style_targets, weights)
+        evaluate, device_lbfgs = self._compiled_loss(params)
+        return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights))
 
     def _compiled_loss(self, params):
-        """The traced loss-and-gradient function for this layer set and formula (cached)."""
-        key = (params.content_layers, params.style_layers, params.seed_compatible)
+        """The traced loss-and-gradient function and on-device L-BFGS (or None) for this layer
+        set, formula and precision (cached: tracing and compiling are slow)."""
+        key = (params.content_layers, params.style_layers, params.seed_compatible, precision(params))
         if key not in self._compiled:
-            extractor = self.network.extractor(params.content_layers + params.style_layers)
-            self._compiled[key] = value_and_grad(
-                _loss_function(extractor, len(params.content_layers), not params.seed_compatible))
+            extractor = self.network.extractor(params.content_layers + params.style_layers, key[-1])
+            loss = _loss_function(extractor, len(params.content_layers), not params.seed_compatible)
+            self._compiled[key] = backends.value_and_grad(loss), backends.device_lbfgs(loss)
         return self._compiled[key]
+
+
+class Objective:
+    """The loss at one size with its fixed inputs (content features, style Gram matrices, weights).
+
+    Calling it on a (1, h, w, 3) image gives ``(loss, parts, gradient)``; ``on_device(image)``
+    starts the backend's on-device L-BFGS from that image.
+    """
+
+    def __init__(self, evaluate, device_lbfgs, args):
+        self._evaluate, self._device_lbfgs, self.args = evaluate, device_lbfgs, args
+
+    def __call__(self, image):
+        return self._evaluate(image, *self.args)
+
+    def on_device(self, image):
+        return self._device_lbfgs(image, self.args)
 
 
 def _loss_function(extractor, n_content, normalise):
@@ -155,12 +177,30 @@ def _loss_function(extractor, n_content, normalise):
     return loss
 
 
+def precision(params) -> str:
+    """The network's arithmetic for a job: "auto" means bfloat16 where the device is faster with
+    it; the tutorial's formula always runs in float32, as the tutorial does."""
+    if params.precision != "auto":
+        return params.precision
+    return "bfloat16" if backends.fast_bfloat16() and not params.seed_compatible else "float32"
+
+
+def optimizer(params) -> str:
+    """"device" (L-BFGS on the accelerator) where it pays: a GPU and a backend that has one."""
+    if params.optimizer == "device" and not backends.has_device_lbfgs():
+        raise ParamError("optimizer device needs the JAX backend (KERAS_BACKEND=jax); use lbfgs-b")
+    if params.optimizer != "auto":
+        return params.optimizer
+    return "device" if backends.has_device_lbfgs() and backends.device_name() != "CPU" else "lbfgs-b"
+
+
 def _features(extractor, image):
-    """Activations as a list, for a (h, w, 3) array or a (1, h, w, 3) tensor."""
+    """Activations as a float32 list (losses stay float32 whatever the network computes in),
+    for a (h, w, 3) array or a (1, h, w, 3) tensor."""
     if len(image.shape) == 3:
         image = image[None]
     out = extractor(image)
-    return list(out) if isinstance(out, (list, tuple)) else [out]
+    return [ops.cast(f, "float32") for f in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 def _style_shape(style_shape, content_shape, params):
@@ -193,11 +233,43 @@ class _Run:
         self.seconds_spent = 0.0
 
     def optimise(self, level, x0, objective):
-        """L-BFGS-B at one level; returns (best image, whether the caller stopped us)."""
-        shape = x0.shape
-        x0 = np.clip(x0, *images.vgg_bounds())
-        best = {"loss": np.inf, "x": x0}
+        """L-BFGS at one level; returns (best image, whether the caller stopped us)."""
         start = time.perf_counter()
+        first_iteration = self.iteration
+        x0 = np.clip(x0, *images.vgg_bounds())
+        if optimizer(self.params) == "device":
+            x, stopped = self._on_device(level, x0, objective, start)
+        else:
+            x, stopped = self._with_scipy(level, x0, objective, start)
+        self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
+        self.seconds_spent += time.perf_counter() - start
+        if not stopped:
+            self.iteration = first_iteration + self.params.iterations
+        return x, stopped
+
+    def _on_device(self, level, x0, objective, start):
+        """Chunks of iterations on the accelerator, reporting and polling for a cancel between
+        chunks (each a few hundredths of a second on a GPU). Wolfe line searches only accept
+        descending steps, so the latest image is the best one."""
+        run = objective.on_device(x0[None])
+        first_iteration = self.iteration
+        done = 0
+        while done < self.params.iterations:
+            if self.should_stop is not None and self.should_stop():
+                return run.image()[0], True
+            steps = min(DEVICE_CHUNK, self.params.iterations - done)
+            loss, parts, evaluations = run.run(steps)
+            done += steps
+            self.iteration += steps
+            self.evaluations += evaluations
+            self.losses = dict(parts, total=loss)
+            self._report(level, start, first_iteration)
+        return run.image()[0], False
+
+    def _with_scipy(self, level, x0, objective, start):
+        """scipy's L-BFGS-B, the image kept inside the valid pixel box."""
+        shape = x0.shape
+        best = {"loss": np.inf, "x": x0}
         first_iteration = self.iteration
 
         def fun(x):
@@ -215,16 +287,11 @@ class _Run:
             self.iteration += 1
             self._report(level, start, first_iteration)
 
-        stopped = False
         try:
             minimise(fun, x0, self.params.iterations, 4 * self.params.iterations, callback)
         except _Stop:
-            stopped = True
-        self.work_done += (self.iteration - first_iteration) * shape[0] * shape[1]
-        self.seconds_spent += time.perf_counter() - start
-        if not stopped:
-            self.iteration = first_iteration + self.params.iterations
-        return best["x"], stopped
+            return best["x"], True
+        return best["x"], False
 
     def _report(self, level, start, first_iteration):
         if self.on_progress is None:

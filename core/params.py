@@ -15,6 +15,10 @@ VGG19_CONV_LAYERS = tuple(
     for conv in range(1, convs + 1)
 )
 INITS = ("content", "noise")
+PRECISIONS = ("auto", "float32", "bfloat16")  # auto: bfloat16 where the device computes it fast
+# auto: "device" on a GPU whose backend has an on-device L-BFGS (JAX), else scipy's "lbfgs-b"
+OPTIMIZERS = ("auto", "lbfgs-b", "device")
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the engine has a module for
 MIN_SIDE = 32  # VGG19 pools four times before block5: smaller images have no block5 features
 
 # Numeric settings: (minimum, maximum), both inclusive.
@@ -65,6 +69,8 @@ class StyleParams:
     init: str = "content"
     seed: int = 0
     seed_compatible: bool = False
+    precision: str = "auto"
+    optimizer: str = "auto"
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend"):
@@ -124,8 +130,10 @@ class StyleParams:
         for name in ("preserve_colors", "seed_compatible"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.init not in INITS:
-            raise ParamError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        for name, allowed in (("init", INITS), ("precision", PRECISIONS),
+                              ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in allowed:
+                raise ParamError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name in ("content_layers", "style_layers"):
             layers = getattr(self, name)
             if not isinstance(layers, tuple) or not layers:

@@ -21,8 +21,14 @@ def _stderr_silenced():
         os.close(saved)
 
 
-def import_keras():
-    """Import keras (and its backend) once, quietly; later imports are free."""
+def import_keras(backend: str | None = None):
+    """Import keras (and its backend) once, quietly; later imports are free.
+
+    ``backend`` (tensorflow, jax, torch) overrides ``KERAS_BACKEND``; it must come before the
+    first import, since Keras reads it once.
+    """
+    if backend:
+        os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later notices
     with _stderr_silenced():
         import keras  # noqa: F401

@@ -18,6 +18,7 @@ import traceback
 import numpy as np
 
 from core import __version__, protocol
+from core.params import BACKENDS
 from core.protocol import ProtocolError
 
 HINTS = {
@@ -31,12 +32,14 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the cache)")
     parser.add_argument("--random-weights", action="store_true",
                         help="an untrained network, for tests and benchmarks of the plumbing")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
     args = parser.parse_args(argv)
     out = _claim_stdout()
 
     from core.quiet import import_keras
 
-    import_keras()
+    import_keras(args.backend)
     from core.backends import device_name
 
     engine, weights_message = _load_engine(args)

@@ -1,10 +1,15 @@
-"""The one backend-specific piece of the engine: loss and gradient with respect to the image.
+"""The backend-specific pieces of the engine, one small module per Keras backend.
 
-Each backend module offers ``value_and_grad(loss_fn)``. ``loss_fn(image, *args)`` is written in
-``keras.ops`` and returns ``(loss, parts)``; the result takes NumPy arrays and returns
-``(loss: float, parts: dict of float, gradient: np.ndarray)`` from a single evaluation;
-``device_name()`` says what it computes on.
+Each module offers:
+
+* ``value_and_grad(loss_fn)``: ``loss_fn(image, *args)`` is written in ``keras.ops`` and returns
+  ``(loss, parts)``; the result takes NumPy arrays and returns ``(loss: float, parts: dict of
+  float, gradient: np.ndarray)`` from a single evaluation;
+* ``device_name()``: what it computes on, for people: "CPU" or "GPU: <name>";
+* ``fast_bfloat16()``: whether bfloat16 arithmetic is faster than float32 on that device;
+* optionally ``device_lbfgs(loss_fn)``: an L-BFGS that runs on the accelerator (see jax.py).
 """
+import functools
 import importlib
 
 import keras
@@ -19,6 +24,29 @@ def value_and_grad(loss_fn):
     return _module().value_and_grad(loss_fn)
 
 
+def has_device_lbfgs() -> bool:
+    return hasattr(_module(), "device_lbfgs")
+
+
+def device_lbfgs(loss_fn):
+    """The backend's on-device L-BFGS for ``loss_fn``, or None where it has none."""
+    return _module().device_lbfgs(loss_fn) if has_device_lbfgs() else None
+
+
 def device_name() -> str:
-    """What the backend computes on, for people: "CPU" or the accelerator's name."""
     return _module().device_name()
+
+
+@functools.cache
+def fast_bfloat16() -> bool:
+    return _module().fast_bfloat16()
+
+
+def cpu_has_bfloat16() -> bool:
+    """True on x86 processors with bfloat16 instructions (AVX-512 BF16 or AMX), read on Linux."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -24,3 +24,12 @@ def device_name() -> str:
         return "CPU"
     details = tf.config.experimental.get_device_details(gpus[0])
     return f"GPU: {details.get('device_name', gpus[0].name)}"
+
+
+def fast_bfloat16() -> bool:
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0)) >= (8, 0)
+    from core.backends import cpu_has_bfloat16
+
+    return cpu_has_bfloat16()

@@ -103,9 +103,10 @@ def stylise(image, drawables, config):
     Gimp.progress_init("Neural style transfer: starting the engine")
     results = []
     with WorkerClient(settings.worker_command, settings.worker_cwd) as worker:
+        device = f"{worker.hello['device']}, {worker.hello['backend']}"
         for index, (layer, area) in enumerate(zip(drawables, areas)):
             params = engine_params(config, worker.hello["defaults"], max(area[2:]))
-            progress = _progress_reporter(index, len(drawables), layer.get_name())
+            progress = _progress_reporter(index, len(drawables), layer.get_name(), device)
             try:
                 result = worker.run_job(params, gimp_io.read_pixels(layer, area), [style],
                                         on_progress=progress)
@@ -142,7 +143,8 @@ def _style_name(style_layer, image):
     return style_layer.get_name()
 
 
-def _progress_reporter(index, count, name):
+def _progress_reporter(index, count, name, device):
+    """Progress bar updates, and a text saying how far, how long, and what the engine runs on."""
     last = [0.0]
 
     def report(message):
@@ -154,7 +156,7 @@ def _progress_reporter(index, count, name):
             left = message.get("seconds_left")
             eta = f", about {_duration(left)} left" if left is not None else ""
             Gimp.progress_set_text(f"Neural style: '{name}' ({index + 1}/{count}), "
-                                   f"iteration {message['iteration']}/{message['total']}{eta}")
+                                   f"iteration {message['iteration']}/{message['total']}{eta} ({device})")
 
     return report
 

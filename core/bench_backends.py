@@ -1,0 +1,136 @@
+"""Benchmark figures per backend and precision, and on a GPU against pastiche (PyPI).
+
+Called from ``python -m core.bench`` (``--precisions``, ``--gpu``, ``--pastiche``); runs on the
+Keras backend of the process (``--backend`` there). Everything here is measured in this run.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "samples")
+PRECISIONS = ("float32", "bfloat16")
+
+
+def _engine(weights):
+    from core.engine import StyleTransfer
+    from core.vgg import VGG19Features
+
+    return StyleTransfer(VGG19Features(weights))
+
+
+def _inputs(side):
+    from core import images
+
+    content = images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3]
+    style = images.load_image(os.path.join(SAMPLES, "starry_night.jpg"))[..., :3]
+    shape = (side, side)
+    return images.resize(content, shape).astype("uint8"), images.resize(style, shape).astype("uint8")
+
+
+def seconds_per_evaluation(engine, side, precision, repeats=5):
+    """Median seconds of one loss-and-gradient call (host arrays in and out) at side x side."""
+    import numpy as np
+
+    from core import images
+    from core.params import StyleParams
+
+    content, style = _inputs(side)
+    params = StyleParams(size=side, precision=precision)
+    objective = engine.objective(content.astype(np.float32), [style.astype(np.float32)], params, (side, side))
+    image = images.preprocess(content.astype(np.float32))[None]
+    objective(image)  # compile and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        objective(image)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def timed_run(engine, side, precision, iterations, optimizer="auto"):
+    """One single-scale job: (seconds, final weighted losses, evaluations, pixels)."""
+    from core.params import StyleParams
+
+    content, style = _inputs(side)
+    params = StyleParams(size=side, iterations=iterations, pyramid_levels=1, precision=precision,
+                         optimizer=optimizer)
+    start = time.perf_counter()
+    result = engine.run(content, [style], params)
+    return time.perf_counter() - start, result.losses, result.evaluations, result.pixels
+
+
+def precision_figures(weights, side=512, iterations=100, out_dir=None):
+    """float32 against bfloat16 here: seconds per evaluation and the losses after a full run."""
+    engine = _engine(weights)
+    report = {"size": f"{side}x{side}", "iterations": iterations}
+    for precision in PRECISIONS:
+        seconds, losses, evaluations, pixels = timed_run(engine, side, precision, iterations)
+        report[precision] = {"seconds_per_evaluation": seconds_per_evaluation(engine, side, precision),
+                             "run_seconds": seconds, "evaluations": evaluations, "final_losses": losses}
+        if out_dir:
+            _save(pixels, out_dir, f"precision_{precision}.png")
+    f32, b16 = report["float32"], report["bfloat16"]
+    report["bfloat16_speedup_per_evaluation"] = f32["seconds_per_evaluation"] / b16["seconds_per_evaluation"]
+    report["bfloat16_loss_difference"] = {
+        part: b16["final_losses"][part] / f32["final_losses"][part] - 1 for part in ("style", "content", "total")}
+    return report
+
+
+def gpu_figures(weights, out_dir=None):
+    """The issue's GPU targets: seconds per evaluation at 512 and 1024 px, and 500 iterations at
+    512 px after warm-up (the compile of the first job is reported apart)."""
+    engine = _engine(weights)
+    report = {}
+    for precision in PRECISIONS:
+        report[precision] = {f"seconds_per_evaluation_{side}": seconds_per_evaluation(engine, side, precision)
+                             for side in (512, 1024)}
+        first, *_ = timed_run(engine, 512, precision, 500)
+        seconds, losses, evaluations, pixels = timed_run(engine, 512, precision, 500)
+        report[precision].update(first_job_seconds_with_compile=first, seconds_500_iterations_512=seconds,
+                                 evaluations=evaluations, seconds_per_evaluation_in_run=seconds / evaluations,
+                                 final_losses=losses)
+        if out_dir:
+            _save(pixels, out_dir, f"gpu_500_{precision}.png")
+    return report
+
+
+def pastiche_comparison(weights, out_dir, iterations=500, side=512):
+    """Both programs end to end from the command line, same pictures, size and iteration count,
+    same GPU: pastiche (its own copy of the same Keras VGG19 weights) and ``python -m core``,
+    twice (the second finds its compiled programs cached), and once for a single iteration (the
+    start-up cost: imports, network, compiling)."""
+    content = os.path.join(SAMPLES, "tubingen.jpg")
+    style = os.path.join(SAMPLES, "starry_night.jpg")
+    ours = [sys.executable, "-m", "core", content, style, "-o", os.path.join(out_dir, "ours_500.png"),
+            "--size", str(side), "--iterations", str(iterations), "--pyramid-levels", "1",
+            "--weights", weights, "--backend", _backend(), "--quiet"]
+    theirs = [sys.executable, "-m", "pastiche", "-c", content, "-s", style, "-o",
+              os.path.join(out_dir, "pastiche_500.png"), "--size", str(side), "--num-steps", str(iterations),
+              "--no-verbose"]
+    one_iteration = ours[:ours.index("--iterations") + 1] + ["1"] + ours[ours.index("--iterations") + 2:]
+    report = {"iterations": iterations, "size": side}
+    runs = (("pastiche", theirs), ("engine", ours), ("engine_again", ours), ("engine_one_iteration", one_iteration))
+    for name, command in runs:
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True)
+        report[f"{name}_seconds"] = time.perf_counter() - start
+    report["speedup_end_to_end"] = report["pastiche_seconds"] / report["engine_seconds"]
+    report["speedup_end_to_end_second_run"] = report["pastiche_seconds"] / report["engine_again_seconds"]
+    return report
+
+
+def _save(pixels, out_dir, name):
+    from core import images
+
+    images.save_image(pixels, os.path.join(out_dir, name))
+
+
+def _backend():
+    import keras
+
+    return keras.backend.backend()
