@@ -46,6 +46,10 @@ def main(argv=None) -> int:
     parser.add_argument("--gpu", action="store_true", help="the GPU figures (per evaluation, 500 iterations)")
     parser.add_argument("--pastiche", action="store_true", help="end to end against pastiche (needs it)")
     parser.add_argument("--out", help="folder for the pictures the runs make")
+    parser.add_argument("--full-resolution", action="store_true",
+                        help="peak memory of a 4000x3000 job (a few evaluations) within --memory-budget")
+    parser.add_argument("--memory-budget", type=float, default=8.0, help="GB, for --full-resolution")
+    parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import_keras(args.backend)
     from core.weights import resolve_weights
@@ -53,6 +57,13 @@ def main(argv=None) -> int:
     weights = resolve_weights(args.weights, download=False)
     if args.memory_only:
         print(json.dumps(_peak_memory_here(weights, _shape(args.memory_size))))
+        return 0
+    if args.job_only:
+        print(json.dumps(_full_resolution_job_here(weights, args.memory_budget)))
+        return 0
+    if args.full_resolution:
+        command = ["--job-only", "--memory-budget", str(args.memory_budget)]
+        print(json.dumps({"machine": _machine(), "full_resolution": _in_child(weights, command)}, indent=2))
         return 0
     report = {}
     if args.precisions or args.gpu or args.pastiche:
@@ -244,9 +255,37 @@ def _worker_start(weights):
 
 def _peak_memory(weights, size):
     """Peak resident memory of a fresh process doing a few evaluations at ``size``."""
-    command = [sys.executable, "-m", "core.bench", "--memory-only", "--memory-size", size, "--weights", weights]
+    return _in_child(weights, ["--memory-only", "--memory-size", size])
+
+
+def _in_child(weights, options):
+    """Run this benchmark with ``options`` in a fresh process (clean peak memory); its JSON."""
+    command = [sys.executable, "-m", "core.bench", *options, "--weights", weights]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), iterations=2):
+    """A real 4000x3000 job, one scale, stopped after ``iterations`` L-BFGS iterations (a few
+    evaluations): targets and evaluations in tiles, scipy's memory sized to the budget."""
+    import numpy as np
+
+    from core import images, tiles
+    from core.engine import StyleTransfer
+    from core.params import StyleParams
+    from core.vgg import VGG19Features
+
+    content = images.resize(images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3], shape)
+    style = images.load_image(os.path.join(SAMPLES, "starry_night.jpg"))
+    params = StyleParams(size=max(shape), iterations=iterations, pyramid_levels=1, memory_budget=budget_gb)
+    plan = tiles.plan_memory(shape, budget_gb * 1e9)
+    start = time.perf_counter()
+    result = StyleTransfer(VGG19Features(weights)).run(np.clip(content, 0, 255).astype(np.uint8), [style], params)
+    return {"size": f"{shape[1]}x{shape[0]}", "budget_gb": budget_gb, "tile_side": plan.tile_side,
+            "tiles": len(tiles.plan_tiles(shape, plan.tile_side)) if plan.tile_side else 1,
+            "lbfgs_history": plan.history, "evaluations": result.evaluations,
+            "seconds": time.perf_counter() - start,
+            "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
 def _peak_memory_here(weights, shape, evaluations=3):

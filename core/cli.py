@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"the processor or GPU is faster with it (default {d.precision})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy) or device (L-BFGS on the GPU, "
                    f"JAX backend); default {d.optimizer}: device on a GPU where possible")
+    p.add_argument("--memory-budget", type=float, help="GB the job may use; larger pictures are computed "
+                   f"in tiles to stay within it (default {d.memory_budget:g})")
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
     p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 def params_from_args(args) -> StyleParams:
     names = ("size", "iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
              "style_blend", "preserve_colors", "pyramid_levels", "init", "seed", "content_layers",
-             "style_layers", "style_layer_weights", "precision", "optimizer")
+             "style_layers", "style_layer_weights", "precision", "optimizer", "memory_budget")
     given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     return StyleParams.tutorial(**given) if args.seed_compatible else StyleParams.from_dict(given)
 

@@ -16,7 +16,7 @@ import scipy.optimize
 from keras import ops
 
 from core import images, losses
-from core import backends
+from core import backends, tiles
 from core.params import MIN_SIDE, ParamError, StyleParams
 from core.vgg import VGG19Features
 
@@ -56,8 +56,9 @@ def pyramid_shapes(shape: tuple, levels: int) -> list:
     return [s for s in shapes if min(s) >= MIN_SIDE] or [shape]
 
 
-def minimise(fun, x0, iterations, evaluations, callback=None):
-    """scipy's L-BFGS-B over an image kept inside the valid pixel box.
+def minimise(fun, x0, iterations, evaluations, callback=None, history=20):
+    """scipy's L-BFGS-B over an image kept inside the valid pixel box, remembering ``history``
+    steps.
 
     ``fun(x) -> (loss, gradient)`` on flat float64 arrays. Convergence tests are off: the run
     lasts ``iterations`` iterations or ``evaluations`` evaluations, whichever comes first.
@@ -67,7 +68,7 @@ def minimise(fun, x0, iterations, evaluations, callback=None):
                                    np.broadcast_to(high, x0.shape).ravel().astype(np.float64))
     scipy.optimize.minimize(fun, x0.ravel().astype(np.float64), jac=True, method="L-BFGS-B", bounds=bounds,
                             callback=callback, options={"maxiter": iterations, "maxfun": evaluations,
-                                                        "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
+                                                        "maxcor": history, "ftol": 0.0, "gtol": 0.0})
 
 
 class StyleTransfer:
@@ -114,9 +115,15 @@ class StyleTransfer:
     def objective(self, content_rgb, style_rgbs, params, shape):
         """Loss and gradient at one size: ``f(image (1, h, w, 3)) -> (loss, parts, gradient)``.
 
-        Content activations and blended style Gram matrices are computed here, once.
+        Content activations and blended style Gram matrices are computed here, once. A size whose
+        evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``).
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
+        plan = tiles.plan_memory(shape, params.memory_budget * 1e9)
+        if plan.tile_side is not None and not params.seed_compatible:
+            styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
+                      for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]
+            return tiles.TiledObjective(self._tiled_network(params), params, shape, plan, content_in, styles)
         n_content = len(params.content_layers)
         extractor = self.network.extractor(params.content_layers + params.style_layers, precision(params))
         normalise = not params.seed_compatible
@@ -131,7 +138,14 @@ class StyleTransfer:
         weights = np.array([params.content_weight, params.style_weight, params.tv_weight,
                             *params.layer_weights()], dtype=np.float32)
         evaluate, device_lbfgs = self._compiled_loss(params)
-        return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights))
+        return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights), plan.history)
+
+    def _tiled_network(self, params):
+        key = ("tiled", params.content_layers, params.style_layers, precision(params))
+        if key not in self._compiled:
+            extractor = self.network.extractor(params.content_layers + params.style_layers, key[-1])
+            self._compiled[key] = tiles.TiledNetwork(extractor, len(params.content_layers))
+        return self._compiled[key]
 
     def _compiled_loss(self, params):
         """The traced loss-and-gradient function and on-device L-BFGS (or None) for this layer
@@ -148,11 +162,14 @@ class Objective:
     """The loss at one size with its fixed inputs (content features, style Gram matrices, weights).
 
     Calling it on a (1, h, w, 3) image gives ``(loss, parts, gradient)``; ``on_device(image)``
-    starts the backend's on-device L-BFGS from that image.
+    starts the backend's on-device L-BFGS from that image. ``history``: the L-BFGS memory that
+    fits the memory budget at this size.
     """
 
-    def __init__(self, evaluate, device_lbfgs, args):
-        self._evaluate, self._device_lbfgs, self.args = evaluate, device_lbfgs, args
+    runs_on_device = True
+
+    def __init__(self, evaluate, device_lbfgs, args, history):
+        self._evaluate, self._device_lbfgs, self.args, self.history = evaluate, device_lbfgs, args, history
 
     def __call__(self, image):
         return self._evaluate(image, *self.args)
@@ -237,7 +254,7 @@ class _Run:
         start = time.perf_counter()
         first_iteration = self.iteration
         x0 = np.clip(x0, *images.vgg_bounds())
-        if optimizer(self.params) == "device":
+        if optimizer(self.params) == "device" and objective.runs_on_device:
             x, stopped = self._on_device(level, x0, objective, start)
         else:
             x, stopped = self._with_scipy(level, x0, objective, start)
@@ -288,7 +305,7 @@ class _Run:
             self._report(level, start, first_iteration)
 
         try:
-            minimise(fun, x0, self.params.iterations, 4 * self.params.iterations, callback)
+            minimise(fun, x0, self.params.iterations, 4 * self.params.iterations, callback, objective.history)
         except _Stop:
             return best["x"], True
         return best["x"], False

@@ -31,6 +31,7 @@ RANGES = {
     "style_scale": (0.05, 8.0),
     "pyramid_levels": (1, 6),
     "seed": (0, 2**31 - 1),
+    "memory_budget": (1.0, 4096.0),
 }
 
 INTEGER_SETTINGS = {"size", "iterations", "pyramid_levels", "seed"}
@@ -71,6 +72,7 @@ class StyleParams:
     seed_compatible: bool = False
     precision: str = "auto"
     optimizer: str = "auto"
+    memory_budget: float = 8.0  # GB for the whole job; larger sizes are evaluated in tiles
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend"):

@@ -5,6 +5,7 @@ Each module offers:
 * ``value_and_grad(loss_fn)``: ``loss_fn(image, *args)`` is written in ``keras.ops`` and returns
   ``(loss, parts)``; the result takes NumPy arrays and returns ``(loss: float, parts: dict of
   float, gradient: np.ndarray)`` from a single evaluation;
+* ``forward(fn)``: ``fn`` compiled for forward use only (no gradient), NumPy out;
 * ``device_name()``: what it computes on, for people: "CPU" or "GPU: <name>";
 * ``fast_bfloat16()``: whether bfloat16 arithmetic is faster than float32 on that device;
 * optionally ``device_lbfgs(loss_fn)``: an L-BFGS that runs on the accelerator (see jax.py).
@@ -22,6 +23,11 @@ def _module():
 def value_and_grad(loss_fn):
     """``value_and_grad`` of the backend Keras runs on (``KERAS_BACKEND``)."""
     return _module().value_and_grad(loss_fn)
+
+
+def forward(fn):
+    """``fn(*args)`` compiled without gradients; its (nested) results come back as NumPy."""
+    return _module().forward(fn)
 
 
 def has_device_lbfgs() -> bool:

@@ -58,6 +58,11 @@ def device_lbfgs(loss_fn, memory: int = 20):
     return start
 
 
+def forward(fn):
+    compiled = jax.jit(fn)
+    return lambda *args: jax.tree.map(np.asarray, compiled(*args))
+
+
 class DeviceRun:
     """One optimisation in progress; ``run(steps)`` advances it, ``image()`` fetches it."""
 

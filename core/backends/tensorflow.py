@@ -18,6 +18,16 @@ def value_and_grad(loss_fn):
     return call
 
 
+def forward(fn):
+    compiled = tf.function(fn, reduce_retracing=True)
+
+    def call(*args):
+        out = compiled(*tf.nest.map_structure(tf.convert_to_tensor, args))
+        return tf.nest.map_structure(lambda t: t.numpy(), out)
+
+    return call
+
+
 def device_name() -> str:
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:

@@ -16,6 +16,21 @@ def value_and_grad(loss_fn):
     return call
 
 
+def forward(fn):
+    def call(*args):
+        with torch.no_grad():
+            out = fn(*[_to_tensors(arg) for arg in args])
+        return _to_numpy(out)
+
+    return call
+
+
+def _to_numpy(value):
+    if isinstance(value, (list, tuple)):
+        return [_to_numpy(v) for v in value]
+    return value.detach().cpu().numpy()
+
+
 def _to_tensors(value):
     if isinstance(value, (list, tuple)):
         return [_to_tensors(v) for v in value]

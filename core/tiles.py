@@ -1,0 +1,284 @@
+"""Full-resolution evaluation in bounded memory: the network runs tile by tile.
+
+Each tile is evaluated with a border of ``HALO`` pixels wherever the image has them, wider than
+the reach of VGG19's receptive field up to block5_conv2 (101 px), so the features of its interior
+equal those of the whole image; tile corners lie on a 16 px grid so the pooling windows line up.
+Every loss term is a sum over feature positions: Gram matrices, content differences and total
+variation all add up exactly over the tiles' interiors. An evaluation is two passes. The first
+runs the network forward over all tiles and sums the Gram matrices; the second gives each tile the
+loss <dL/dGram (now fixed), its own Gram sums> + its content and smoothness terms, whose gradient
+is exactly that tile's share of the whole image's gradient. The result equals the untiled
+evaluation up to float rounding, so there are no seams to hide.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from keras import ops
+
+from core import backends
+
+HALO = 112  # > 101 px, the reach of block5_conv2's receptive field, and a multiple of GRID
+GRID = 16  # VGG19 pools four times before block5: tiles start on multiples of 2**4
+MIN_INTERIOR = 64  # below this the borders cost more than ten times the interior
+LAYER_STRIDE = {"block1": 1, "block2": 2, "block3": 4, "block4": 8, "block5": 16}
+
+# Memory model (measured with TensorFlow on the CPU: 2.9 GB peak at 1024x768, fp32, forward and
+# backward); kept on the safe side.
+BYTES_PER_PIXEL_EVALUATED = 3000  # activations and their gradients, per input pixel of a tile
+BYTES_FIXED = 1.5e9  # the framework, two copies of VGG19's weights, targets
+BYTES_PER_PIXEL_IMAGE = 4 * 3 * 8  # float32 image, gradient and their float64 copies for scipy
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Interior ``[y0, y1) x [x0, x1)`` and the input window around it, in image pixels."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How one size is evaluated within a budget: whole (``tile_side`` None) or in tiles."""
+
+    tile_side: int | None
+    history: int  # L-BFGS memory (pairs of image-sized vectors) that fits beside it
+
+
+def plan_memory(shape: tuple, budget_bytes: float, max_history: int = 20) -> MemoryPlan:
+    """The largest L-BFGS memory and tile that fit ``budget_bytes`` (whole if it fits).
+
+    scipy's L-BFGS-B keeps about 2 x history + 6 float64 vectors of the image's size; it gets up
+    to 45% of the budget, at least 3 pairs. The network gets the rest.
+    """
+    pixels = shape[0] * shape[1]
+    vector = pixels * 3 * 8
+    history = int(min(max_history, max(3, (0.45 * budget_bytes / vector - 6) // 2)))
+    left = budget_bytes - BYTES_FIXED - (2 * history + 6) * vector - pixels * BYTES_PER_PIXEL_IMAGE
+    if pixels * BYTES_PER_PIXEL_EVALUATED <= left:
+        return MemoryPlan(None, history)
+    side = int(math.sqrt(max(left, 0) / BYTES_PER_PIXEL_EVALUATED))
+    return MemoryPlan(max(side, 2 * HALO + MIN_INTERIOR), history)
+
+
+def plan_tiles(shape: tuple, tile_side: int) -> list:
+    """Tiles covering ``shape``: interiors on the 16 px grid, windows ``HALO`` wider where possible."""
+    height, width = shape
+    step = max(MIN_INTERIOR, (tile_side - 2 * HALO) // GRID * GRID)
+    tiles = []
+    for y0 in range(0, height, step):
+        for x0 in range(0, width, step):
+            y1, x1 = min(y0 + step, height), min(x0 + step, width)
+            tiles.append(Tile(y0, y1, x0, x1, max(0, y0 - HALO), min(height, y1 + HALO),
+                              max(0, x0 - HALO), min(width, x1 + HALO)))
+    return tiles
+
+
+def _interior_bounds(tile: Tile, shape: tuple, layers: tuple) -> np.ndarray:
+    """Per layer: the interior's rows and columns in the tile's feature map, (first, end) each."""
+    rows = []
+    for layer in layers:
+        stride = LAYER_STRIDE[layer.split("_")[0]]
+        last_row, last_col = tile.y1 == shape[0], tile.x1 == shape[1]
+        rows.append([(tile.y0 - tile.top) // stride,
+                     (tile.bottom - tile.top) // stride if last_row else (tile.y1 - tile.top) // stride,
+                     (tile.x0 - tile.left) // stride,
+                     (tile.right - tile.left) // stride if last_col else (tile.x1 - tile.left) // stride])
+    return np.array(rows, dtype=np.int32)
+
+
+def _pixel_bounds(tile: Tile, shape: tuple) -> np.ndarray:
+    """The smoothness terms this tile owns: pixels of its interior that have a right and lower
+    neighbour in the image, in tile coordinates."""
+    return np.array([tile.y0 - tile.top, min(tile.y1, shape[0] - 1) - tile.top,
+                     tile.x0 - tile.left, min(tile.x1, shape[1] - 1) - tile.left], dtype=np.int32)
+
+
+def _mask(height, width, bounds):
+    """1 inside ``bounds`` (first row, end row, first column, end column), 0 outside."""
+    bounds = ops.cast(bounds, "int32")
+    rows = ops.arange(height, dtype="int32")
+    cols = ops.arange(width, dtype="int32")
+    inside_rows = ops.logical_and(rows >= bounds[0], rows < bounds[1])
+    inside_cols = ops.logical_and(cols >= bounds[2], cols < bounds[3])
+    return ops.cast(ops.logical_and(inside_rows[:, None], inside_cols[None, :]), "float32")[None, :, :, None]
+
+
+class TiledNetwork:
+    """The two per-tile functions, compiled once per layer set and precision."""
+
+    def __init__(self, extractor, n_content):
+        self.n_content = n_content
+        self.extractor = extractor
+        self.forward = backends.forward(self._sums)
+        self.backward = backends.value_and_grad(self._tile_loss)
+
+    def _sums(self, tile, bounds, pixel_bounds, content_targets):
+        """Per tile: Gram sums over the interior (style layers), content features (whole tile),
+        squared content differences and smoothness summed over the interior."""
+        features = [ops.cast(f, "float32") for f in _as_list(self.extractor(tile))]
+        grams, content_squares = [], []
+        for i, f in enumerate(features):
+            mask = _mask(ops.shape(f)[1], ops.shape(f)[2], bounds[i])
+            masked = f * mask
+            if i < self.n_content:
+                content_squares.append(ops.sum(ops.square(masked - content_targets[i] * mask)))
+            else:
+                flat = ops.reshape(f, (-1, f.shape[-1]))
+                grams.append(ops.matmul(ops.transpose(ops.reshape(masked, (-1, f.shape[-1]))), flat))
+        return grams, features[:self.n_content], content_squares, _tv_sum(tile, pixel_bounds)
+
+    def _tile_loss(self, tile, bounds, pixel_bounds, content_targets, gram_gradients, weights):
+        """A loss whose gradient is this tile's share of the whole image's gradient."""
+        grams, _, content_squares, tv = self._sums(tile, bounds, pixel_bounds, content_targets)
+        loss = weights[-1] * tv
+        for i, square in enumerate(content_squares):
+            loss = loss + weights[i] * square
+        for gram, gradient in zip(grams, gram_gradients):
+            loss = loss + ops.sum(gram * gradient)
+        return loss, {}
+
+
+def _tv_sum(tile, bounds):
+    down = ops.square(tile[:, :-1, :-1, :] - tile[:, 1:, :-1, :])
+    right = ops.square(tile[:, :-1, :-1, :] - tile[:, :-1, 1:, :])
+    variation = ops.power(down + right, 1.25)
+    return ops.sum(variation * _mask(ops.shape(variation)[1], ops.shape(variation)[2], bounds))
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+class TiledImage:
+    """One image size cut into tiles, for a layer set: whole-image sums from tile passes."""
+
+    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int):
+        self.network, self.layers, self.shape = network, layers, shape
+        self.tiles = plan_tiles(shape, tile_side)
+        self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
+        self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
+        self.feature_shapes = [(shape[0] // LAYER_STRIDE[name.split("_")[0]],
+                                shape[1] // LAYER_STRIDE[name.split("_")[0]]) for name in layers]
+
+    def _window(self, image, tile):
+        return image[None, tile.top:tile.bottom, tile.left:tile.right, :]
+
+    def content_features(self, image):
+        """The whole image's content-layer activations, assembled from the tiles' interiors."""
+        n = self.network.n_content
+        out = None
+        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+            _, features, _, _ = self.network.forward(self._window(image, tile), bounds, pixel_bounds,
+                                                     self._zero_targets(tile))
+            if out is None:
+                out = [np.zeros((1, *self.feature_shapes[i], f.shape[-1]), np.float32) for i, f in enumerate(features)]
+            for i in range(n):
+                a, b, c, d = bounds[i]
+                s = LAYER_STRIDE[self._layer_block(i)]
+                out[i][:, tile.top // s + a:tile.top // s + b, tile.left // s + c:tile.left // s + d] = \
+                    features[i][:, a:b, c:d]
+        return out
+
+    def gram_sums(self, image, content_targets=None):
+        """Whole-image Gram sums per style layer, squared content differences, smoothness sum."""
+        grams, squares, tv = None, None, 0.0
+        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+            targets = self._tile_targets(content_targets, tile, bounds) if content_targets else \
+                self._zero_targets(tile)
+            tile_grams, _, tile_squares, tile_tv = self.network.forward(
+                self._window(image, tile), bounds, pixel_bounds, targets)
+            grams = tile_grams if grams is None else [g + t for g, t in zip(grams, tile_grams)]
+            squares = tile_squares if squares is None else [s + t for s, t in zip(squares, tile_squares)]
+            tv += float(tile_tv)
+        return [np.asarray(g, np.float64) for g in grams], [float(s) for s in squares], tv
+
+    def gradient(self, image, content_targets, gram_gradients, weights):
+        """The whole image's gradient, tile by tile."""
+        grad = np.zeros_like(image)
+        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+            _, _, tile_grad = self.network.backward(
+                self._window(image, tile), bounds, pixel_bounds,
+                self._tile_targets(content_targets, tile, bounds), gram_gradients, weights)
+            grad[tile.top:tile.bottom, tile.left:tile.right] += tile_grad[0]
+        return grad
+
+    def _layer_block(self, i):
+        return self.layers[i].split("_")[0]
+
+    def _tile_feature_shape(self, tile, i):
+        s = LAYER_STRIDE[self._layer_block(i)]
+        return (tile.bottom - tile.top) // s, (tile.right - tile.left) // s
+
+    def _zero_targets(self, tile):
+        return [np.zeros((1, *self._tile_feature_shape(tile, i), 1), np.float32)
+                for i in range(self.network.n_content)]
+
+    def _tile_targets(self, content_targets, tile, bounds):
+        """The content targets under the tile's feature window (zero where it sticks out)."""
+        out = []
+        for i, target in enumerate(content_targets):
+            s = LAYER_STRIDE[self._layer_block(i)]
+            h, w = self._tile_feature_shape(tile, i)
+            window = np.zeros((1, h, w, target.shape[-1]), np.float32)
+            part = target[:, tile.top // s:tile.top // s + h, tile.left // s:tile.left // s + w]
+            window[:, :part.shape[1], :part.shape[2]] = part
+            out.append(window)
+        return out
+
+
+class TiledObjective:
+    """The engine's loss at one size, evaluated in tiles: ``f(image (1, h, w, 3)) -> (loss,
+    parts, gradient)``, equal to the untiled ``engine.Objective`` up to float rounding.
+
+    ``content_in``: the preprocessed content at this size; ``styles``: (preprocessed style image,
+    blend weight) pairs. Targets are computed here, in tiles too.
+    """
+
+    runs_on_device = False
+
+    def __init__(self, network: TiledNetwork, params, shape, plan: MemoryPlan, content_in, styles):
+        layers = params.content_layers + params.style_layers
+        self.params, self.history = params, plan.history
+        self.image = TiledImage(network, layers, shape, plan.tile_side)
+        self.content_targets = self.image.content_features(content_in)
+        self.style_targets = [0.0] * len(params.style_layers)
+        for style_in, blend in styles:
+            style = TiledImage(network, layers, style_in.shape[:2], plan.tile_side)
+            grams, _, _ = style.gram_sums(style_in)
+            for i, gram in enumerate(grams):
+                h, w = style.feature_shapes[len(params.content_layers) + i]
+                self.style_targets[i] = self.style_targets[i] + blend * gram / (h * w * gram.shape[0])
+
+    def __call__(self, image):
+        p = self.params
+        n_content = len(p.content_layers)
+        height, width = self.image.shape
+        grams, squares, tv = self.image.gram_sums(image[0], self.content_targets)
+        style, gram_gradients = 0.0, []
+        for i, (gram, target, layer_weight) in enumerate(zip(grams, self.style_targets, p.layer_weights())):
+            h, w = self.image.feature_shapes[n_content + i]
+            channels = gram.shape[0]
+            difference = gram / (h * w * channels) - target
+            style += layer_weight * float(np.mean(difference ** 2))
+            gram_gradients.append((p.style_weight * layer_weight * 2 * difference / channels ** 2
+                                   / (h * w * channels)).astype(np.float32))
+        sizes = [h * w * target.shape[-1] for (h, w), target in
+                 zip(self.image.feature_shapes[:n_content], self.content_targets)]
+        content = sum(square / size for square, size in zip(squares, sizes)) / n_content
+        tv_terms = (height - 1) * (width - 1) * 3
+        parts = {"content": p.content_weight * content, "style": p.style_weight * style,
+                 "tv": p.tv_weight * tv / tv_terms}
+        weights = np.array([p.content_weight / (n_content * size) for size in sizes] + [p.tv_weight / tv_terms],
+                           dtype=np.float32)
+        grad = self.image.gradient(image[0], self.content_targets, gram_gradients, weights)
+        return sum(parts.values()), parts, grad[None]

@@ -1,0 +1,71 @@
+"""Tiled evaluation: the plan covers the image, fits the budget, and changes nothing but memory."""
+import os
+
+import numpy as np
+import pytest
+
+from core import images, tiles
+from core.engine import StyleTransfer
+from core.params import StyleParams
+from tests.conftest import ROOT
+
+
+def _load(name):
+    return images.load_image(os.path.join(ROOT, "samples", name))
+
+
+@pytest.mark.parametrize("shape", [(200, 264), (3000, 4000), (97, 301)])
+def test_tile_interiors_cover_every_pixel_once_and_windows_sit_on_the_grid(shape):
+    covered = np.zeros(shape, np.int32)
+    for tile in tiles.plan_tiles(shape, 2 * tiles.HALO + 96):
+        covered[tile.y0:tile.y1, tile.x0:tile.x1] += 1
+        assert tile.top % tiles.GRID == 0 and tile.left % tiles.GRID == 0
+        assert tile.top == max(0, tile.y0 - tiles.HALO) and tile.bottom == min(shape[0], tile.y1 + tiles.HALO)
+        assert tile.left == max(0, tile.x0 - tiles.HALO) and tile.right == min(shape[1], tile.x1 + tiles.HALO)
+    assert (covered == 1).all()
+
+
+def test_memory_plan_keeps_small_images_whole_and_tiles_a_4000x3000_one():
+    small = tiles.plan_memory((384, 512), 8e9)
+    assert small.tile_side is None and small.history == 20
+    big = tiles.plan_memory((3000, 4000), 8e9)
+    assert big.tile_side is not None and 3 <= big.history < 20
+    pixels = 3000 * 4000
+    total = (tiles.BYTES_FIXED + (2 * big.history + 6) * pixels * 24 + pixels * tiles.BYTES_PER_PIXEL_IMAGE
+             + big.tile_side ** 2 * tiles.BYTES_PER_PIXEL_EVALUATED)
+    assert total <= 8e9
+    assert tiles.plan_memory((3000, 4000), 64e9).tile_side is None  # a big GPU takes it whole
+
+
+def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network):
+    shape = (200, 264)
+    content, style = (_load(name)[..., :3].astype(np.float32) for name in ("tubingen.jpg", "starry_night.jpg"))
+    engine = StyleTransfer(random_network)
+    params = StyleParams(size=264, precision="float32")
+    whole = engine.objective(content, [style], params, shape)
+    styles = [(images.preprocess(images.resize(style, images.fit_long_side(style.shape, 264))), 1.0)]
+    tiled = tiles.TiledObjective(engine._tiled_network(params), params, shape,
+                                 tiles.MemoryPlan(2 * tiles.HALO + 80, 5),
+                                 images.preprocess(images.resize(content, shape)), styles)
+    assert len(tiled.image.tiles) == 12
+    x = images.preprocess(images.resize(content, shape))[None]
+    x = x + np.random.default_rng(0).normal(0, 20, x.shape).astype(np.float32)
+    loss, parts, grad = whole(x)
+    tiled_loss, tiled_parts, tiled_grad = tiled(x)
+    for name in ("content", "style", "tv"):
+        assert tiled_parts[name] == pytest.approx(parts[name], rel=1e-4), name
+    assert tiled_loss == pytest.approx(loss, rel=1e-4)
+    assert np.linalg.norm(tiled_grad - grad) / np.linalg.norm(grad) < 1e-4
+
+
+def test_a_job_over_its_memory_budget_runs_in_tiles_with_the_same_result(random_network):
+    engine = StyleTransfer(random_network)
+    content, style = _load("tubingen.jpg"), _load("starry_night.jpg")
+    settings = dict(size=200, iterations=3, pyramid_levels=1, precision="float32")
+    whole = engine.run(content, [style], StyleParams(**settings))
+    tight = StyleParams(memory_budget=1.0, **settings)
+    assert engine.objective(content[..., :3].astype(np.float32), [style[..., :3].astype(np.float32)],
+                            tight, (150, 200)).__class__ is tiles.TiledObjective
+    tiled = engine.run(content, [style], tight)
+    assert tiled.losses["total"] == pytest.approx(whole.losses["total"], rel=1e-3)
+    assert np.abs(tiled.pixels.astype(int) - whole.pixels.astype(int)).max() <= 2
