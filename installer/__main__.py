@@ -14,6 +14,9 @@ def main(argv=None) -> int:
     parser.add_argument("--plugin-dir", action="append", help="install into this GIMP plug-ins folder "
                         "instead of the ones found (may be given more than once)")
     parser.add_argument("--data-dir", help=f"where the engine goes (default {locations.data_dir()})")
+    parser.add_argument("--backend", choices=install.BACKENDS, default="tensorflow",
+                        help="the engine's Keras backend: tensorflow (default), jax (fastest on NVIDIA "
+                        "GPUs under Linux) or torch (NVIDIA GPUs on Windows, Apple GPUs)")
     parser.add_argument("--check", action="store_true", help="diagnose an installation")
     parser.add_argument("--uninstall", action="store_true", help="remove everything the installer added")
     args = parser.parse_args(argv)
@@ -35,7 +38,7 @@ def main(argv=None) -> int:
                   "Neural Style for GIMP needs attention (see above).")
             return 1 if problems else 0
         else:
-            if install.install(data, folders, args.weights):
+            if install.install(data, folders, args.weights, backend=args.backend):
                 print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > "
                       "Neural Style Transfer...")
     except install.InstallError as error:

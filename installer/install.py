@@ -49,17 +49,42 @@ def venv_python(data: str) -> str:
     return os.path.join(data, "venv", "bin", "python")
 
 
-def requirements(platform=sys.platform, which=shutil.which) -> tuple:
-    """(pinned requirement lines, a note about the GPU) for this machine."""
-    with open(os.path.join(REPO, "core", "requirements.txt"), encoding="utf-8") as f:
-        lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    if platform.startswith("linux") and which("nvidia-smi"):
+BACKENDS = ("tensorflow", "jax", "torch")
+PYTORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"  # PyPI's Windows wheels are CPU-only
+
+
+def _pinned(name):
+    with open(os.path.join(REPO, "core", name), encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def requirements(backend="tensorflow", platform=sys.platform, which=shutil.which) -> tuple:
+    """(pip arguments: pinned requirements and any extra index, a note about the GPU) for this
+    machine and Keras backend. TensorFlow is always installed: it is the default backend."""
+    lines = _pinned("requirements.txt")
+    nvidia = which("nvidia-smi") is not None
+    linux = platform.startswith("linux")
+    if backend == "jax":
+        extra = _pinned("requirements-jax.txt")
+        if linux and nvidia:
+            extra = [line.replace("jax==", "jax[cuda12]==") for line in extra]
+            return lines + extra, "NVIDIA GPU found: installing JAX with CUDA support."
+        return lines + extra, "JAX will run on the CPU (its GPU builds are for Linux)."
+    if backend == "torch":
+        extra = _pinned("requirements-torch.txt")
+        if platform.startswith("win") and nvidia:
+            return (lines + extra + ["--extra-index-url", PYTORCH_CUDA_INDEX],
+                    "NVIDIA GPU found: installing PyTorch with CUDA support.")
+        return lines + extra, ("PyTorch will use the GPU where it has one (NVIDIA on Linux, Apple "
+                               "silicon on a Mac).")
+    if linux and nvidia:
         lines = [line.replace("tensorflow-cpu==", "tensorflow[and-cuda]==") for line in lines]
         return lines, "NVIDIA GPU found: installing TensorFlow with CUDA support."
     if platform.startswith("win"):
-        return lines, "TensorFlow has no GPU support on native Windows: the engine runs on the CPU."
+        return lines, ("TensorFlow has no GPU support on native Windows: the engine runs on the CPU "
+                       "(for an NVIDIA GPU, install with --backend torch).")
     if platform == "darwin":
-        return lines, "TensorFlow runs on the Mac's CPU."
+        return lines, "TensorFlow runs on the Mac's CPU (for its GPU, install with --backend torch)."
     return lines, "No NVIDIA GPU found: the engine runs on the CPU."
 
 
@@ -88,8 +113,8 @@ def make_venv(data: str, echo=print) -> str:
     return python
 
 
-def install_packages(python: str, echo=print) -> None:
-    lines, note = requirements()
+def install_packages(python: str, backend: str, echo=print) -> None:
+    lines, note = requirements(backend)
     echo(note)
     echo("Installing the engine's packages (TensorFlow is large; this can take a few minutes)...")
     run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *lines],
@@ -134,12 +159,13 @@ def _engine_call(python, engine, code, args, what):
     return run([python, "-c", f"import sys; sys.path.insert(0, {engine!r}); " + code, *args], what)
 
 
-def worker_command(python: str, weights: str, flatpak: bool) -> list:
-    command = [python, "-m", "core.worker", "--weights", weights]
+def worker_command(python: str, weights: str, flatpak: bool, backend: str = "tensorflow") -> list:
+    command = [python, "-m", "core.worker", "--weights", weights, "--backend", backend]
     return ["flatpak-spawn", "--host", *command] if flatpak else command
 
 
-def install(data: str, folders: list, weights_source: str | None, echo=print) -> list:
+def install(data: str, folders: list, weights_source: str | None, echo=print,
+            backend: str = "tensorflow") -> list:
     """The whole installation; returns the plug-in folders written."""
     if sys.version_info < (3, 10):
         raise InstallError(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
@@ -150,47 +176,46 @@ def install(data: str, folders: list, weights_source: str | None, echo=print) ->
     if os.path.exists(marker):
         os.remove(marker)  # from here until the end, this is a half install
     python = make_venv(data, echo)
-    install_packages(python, echo)
+    install_packages(python, backend, echo)
     engine = copy_engine(data)
     weights = install_weights(python, data, engine, weights_source, echo)
+    report, device = check_engine(python, engine, weights, data, backend)
+    echo(f"Self-check: {report}")
     written = []
     for folder in folders:
         os.makedirs(folder.plugins, exist_ok=True)
-        written.append(install_plugin(folder.plugins, worker_command(python, weights, folder.flatpak),
-                                      engine, engine_version()))
+        written.append(install_plugin(folder.plugins, worker_command(python, weights, folder.flatpak, backend),
+                                      engine, engine_version(), device))
         echo(f"Plug-in installed in {written[-1]}")
         if folder.flatpak:
             echo("This is Flatpak GIMP: it may start the engine outside its sandbox only after you "
                  f"allow it once with:\n    {FLATPAK_OVERRIDE}")
-    try:
-        echo(f"Self-check: {check_engine(python, engine, weights, data)}")
-    except InstallError:
-        for path in written:
-            remove_plugin(os.path.dirname(path))
-        raise
     with open(marker, "w", encoding="utf-8") as f:
-        json.dump({"version": engine_version(), "plugins": written, "weights": weights}, f, indent=2)
+        json.dump({"version": engine_version(), "plugins": written, "weights": weights, "backend": backend},
+                  f, indent=2)
     if not folders:
         echo(f"\nWARNING: {NO_GIMP}")
     return written
 
 
-def check_engine(python, engine, weights, data) -> str:
-    """Handshake with the installed worker and stylise the bundled samples at a small size."""
+def check_engine(python, engine, weights, data, backend="tensorflow") -> tuple:
+    """Stylise the bundled samples at a small size and shake hands with the installed worker:
+    (report for the user, what the engine computes on), before any plug-in is written."""
     out = os.path.join(data, "self-check.png")
     samples = os.path.join(REPO, "samples")
     code = "from core.cli import main; sys.exit(main(sys.argv[1:]))"
     run([python, "-c", f"import sys; sys.path.insert(0, {engine!r}); " + code,
          os.path.join(samples, "tubingen.jpg"), os.path.join(samples, "starry_night.jpg"), "-o", out,
-         "--size", "192", "--iterations", "30", "--weights", weights, "--quiet"],
+         "--size", "192", "--iterations", "30", "--weights", weights, "--backend", backend, "--quiet"],
         "The engine's self-check")
-    hello = _handshake(python, engine, weights)
-    return (f"the engine works ({hello['backend']} on {hello['device']}); a test picture is in {out}")
+    hello = _handshake(python, engine, weights, backend)
+    device = f"{hello['device']} ({hello['backend']})"
+    return f"the engine works on {device}; a test picture is in {out}", device
 
 
-def _handshake(python, engine, weights) -> dict:
+def _handshake(python, engine, weights, backend="tensorflow") -> dict:
     try:
-        with WorkerClient([python, "-m", "core.worker", "--weights", weights], cwd=engine) as client:
+        with WorkerClient(worker_command(python, weights, False, backend), cwd=engine) as client:
             if not client.hello["weights"]:
                 raise InstallError(f"the engine cannot use its weights: {client.hello['weights_message']}")
             return client.hello
@@ -231,7 +256,8 @@ def check(data: str, folders: list) -> list:
         problems.append("the engine's Python environment is missing: run the installer again")
     elif not problems:
         try:
-            _handshake(python, os.path.join(data, "engine"), marker.get("weights", ""))
+            _handshake(python, os.path.join(data, "engine"), marker.get("weights", ""),
+                       marker.get("backend", "tensorflow"))
         except InstallError as error:
             problems.append(str(error))
     if not folders:

@@ -17,7 +17,7 @@ SHARED_MODULES = ("core/__init__.py", "core/protocol.py")
 
 
 def install_plugin(plugins_dir: str, worker_command: list, worker_cwd: str | None,
-                   engine_version: str) -> str:
+                   engine_version: str, engine_device: str = "") -> str:
     """Install (or replace) the plug-in in ``plugins_dir``; returns its folder.
 
     Built beside the target and renamed into place, so GIMP never sees a half-copied plug-in.
@@ -32,7 +32,8 @@ def install_plugin(plugins_dir: str, worker_command: list, worker_cwd: str | Non
         shutil.copy2(os.path.join(REPO, name), os.path.join(staging, name))
     entry = os.path.join(staging, "neural_style.py")
     os.chmod(entry, os.stat(entry).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    write_settings(os.path.join(staging, SETTINGS_FILE), worker_command, worker_cwd, engine_version)
+    write_settings(os.path.join(staging, SETTINGS_FILE), worker_command, worker_cwd, engine_version,
+                   engine_device)
     remove_plugin(plugins_dir)
     os.rename(staging, target)
     return target

@@ -1,4 +1,5 @@
 """The installer: folder discovery on described machines, and real installs into temporary folders."""
+import json
 import os
 import subprocess
 import sys
@@ -58,10 +59,23 @@ def test_none_found_or_never_started(tmp_path):
 
 
 def test_gpu_variant_where_the_platform_has_one():
-    lines, note = install.requirements("linux", lambda p: "/usr/bin/nvidia-smi")
+    nvidia, none = (lambda p: "/usr/bin/nvidia-smi"), (lambda p: None)
+    lines, note = install.requirements("tensorflow", "linux", nvidia)
     assert "tensorflow[and-cuda]==2.21.0" in lines and "NVIDIA" in note
-    lines, note = install.requirements("win32", lambda p: None)
+    lines, note = install.requirements("tensorflow", "win32", none)
     assert "tensorflow-cpu==2.21.0" in lines and "no GPU support on native Windows" in note
+    lines, note = install.requirements("jax", "linux", nvidia)
+    assert "jax[cuda12]==0.10.2" in lines and "optax==0.2.8" in lines and "tensorflow-cpu==2.21.0" in lines
+    assert "jax==0.10.2" in install.requirements("jax", "darwin", none)[0]
+    lines, note = install.requirements("torch", "win32", nvidia)
+    assert "torch==2.11.0" in lines and lines[-2:] == ["--extra-index-url", install.PYTORCH_CUDA_INDEX]
+    assert "--extra-index-url" not in install.requirements("torch", "linux", nvidia)[0]
+
+
+def test_worker_command_names_the_backend():
+    command = install.worker_command("/venv/bin/python", "/w.h5", False, "jax")
+    assert command[-2:] == ["--backend", "jax"]
+    assert install.worker_command("/p", "/w.h5", True)[:2] == ["flatpak-spawn", "--host"]
 
 
 def installer(*args):
@@ -95,7 +109,10 @@ def test_install_lays_out_an_executable_plug_in_and_a_working_engine(installed):
     assert os.access(entry, os.X_OK)
     for name in ("gimp_io.py", "worker_client.py", "settings.py", "neural_style.json", "core/protocol.py"):
         assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name))
-    assert "Self-check: the engine works" in output and os.path.isfile(os.path.join(data, "self-check.png"))
+    assert "Self-check: the engine works on CPU (tensorflow)" in output
+    assert os.path.isfile(os.path.join(data, "self-check.png"))
+    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
+        assert json.load(f)["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
     assert "Filters > Artistic > Neural Style Transfer" in output
     assert os.path.isfile(os.path.join(data, install.MARKER))
 

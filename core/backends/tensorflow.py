@@ -4,7 +4,7 @@ import tensorflow as tf
 
 
 def value_and_grad(loss_fn):
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def evaluate(image, *args):
         with tf.GradientTape() as tape:
             tape.watch(image)
@@ -19,7 +19,7 @@ def value_and_grad(loss_fn):
 
 
 def forward(fn):
-    compiled = tf.function(fn, reduce_retracing=True)
+    compiled = tf.function(fn, reduce_retracing=True, autograph=False)
 
     def call(*args):
         out = compiled(*tf.nest.map_structure(tf.convert_to_tensor, args))

@@ -65,6 +65,21 @@ def add_arguments(procedure):
     procedure.add_int_argument("seed", "S_eed", "Random seed, for repeatable results", 0, 2**31 - 1, 0, RW)
 
 
+def fill_dialog(dialog, config):
+    """Every setting, as ``fill(None)`` lays them out, then what the engine computes on (found by
+    the installer's self-check; the live worker says it again in the progress text)."""
+    names = [spec.name for spec in config.list_properties()
+             if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
+    try:
+        device = load_settings(PLUGIN_DIR).engine_device
+    except SettingsError:
+        device = ""  # running will say what is wrong
+    if device:
+        dialog.get_label("engine-device", f"Computes on: {device}", False, False)
+        names.append("engine-device")
+    dialog.fill(names)
+
+
 def engine_params(config, defaults: dict, area_long_side: int) -> dict:
     """The engine's settings from the dialog's, scaling the engine's own defaults."""
     iterations = QUALITY[config.get_property("quality")][1] or config.get_property("iterations")
@@ -191,7 +206,7 @@ class NeuralStyle(Gimp.PlugIn):
         if run_mode == Gimp.RunMode.INTERACTIVE:
             GimpUi.init(PROCEDURE)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
-            dialog.fill(None)
+            fill_dialog(dialog, config)
             accepted = dialog.run()
             dialog.destroy()
             if not accepted:
