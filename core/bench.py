@@ -119,7 +119,7 @@ def _speed(weights, shape, budget):
 
     network = VGG19Features(weights)
     engine = StyleTransfer(network)
-    params = StyleParams(size=max(shape))
+    params = StyleParams(size=max(shape), precision="float32")  # as the baseline computes
     content, style = _inputs(shape)
     x0 = images.preprocess(content)
 

@@ -36,9 +36,15 @@ def style_loss(gram, target_gram, image_pixels=None):
     return ops.sum(squared) / (4.0 * 3**2 * float(image_pixels) ** 2)
 
 
-def total_variation_loss(image, normalise=True):
-    """Sum or mean of (dx^2 + dy^2)^1.25 over the image (Mahendran & Vedaldi 2015)."""
+def variation(image):
+    """(dx^2 + dy^2)^1.25 at every pixel that has a right and a lower neighbour
+    (Mahendran & Vedaldi 2015), shape (1, height - 1, width - 1, channels)."""
     down = ops.square(image[:, :-1, :-1, :] - image[:, 1:, :-1, :])
     right = ops.square(image[:, :-1, :-1, :] - image[:, :-1, 1:, :])
-    variation = ops.power(down + right, 1.25)
-    return ops.mean(variation) if normalise else ops.sum(variation)
+    return ops.power(down + right, 1.25)
+
+
+def total_variation_loss(image, normalise=True):
+    """Sum or mean of ``variation`` over the image."""
+    terms = variation(image)
+    return ops.mean(terms) if normalise else ops.sum(terms)

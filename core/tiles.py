@@ -18,12 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 from keras import ops
 
-from core import backends
+from core import backends, losses
 
 HALO = 112  # > 101 px, the reach of block5_conv2's receptive field, and a multiple of GRID
 GRID = 16  # VGG19 pools four times before block5: tiles start on multiples of 2**4
 MIN_INTERIOR = 64  # below this the borders cost more than ten times the interior
 LAYER_STRIDE = {"block1": 1, "block2": 2, "block3": 4, "block4": 8, "block5": 16}
+
+
+def stride(layer: str) -> int:
+    """Input pixels per feature position of a VGG19 layer ("block3_conv1" -> 4)."""
+    return LAYER_STRIDE[layer.split("_")[0]]
 
 # Memory model (measured with TensorFlow on the CPU: 2.9 GB peak at 1024x768, fp32, forward and
 # backward); kept on the safe side.
@@ -87,12 +92,11 @@ def _interior_bounds(tile: Tile, shape: tuple, layers: tuple) -> np.ndarray:
     """Per layer: the interior's rows and columns in the tile's feature map, (first, end) each."""
     rows = []
     for layer in layers:
-        stride = LAYER_STRIDE[layer.split("_")[0]]
-        last_row, last_col = tile.y1 == shape[0], tile.x1 == shape[1]
-        rows.append([(tile.y0 - tile.top) // stride,
-                     (tile.bottom - tile.top) // stride if last_row else (tile.y1 - tile.top) // stride,
-                     (tile.x0 - tile.left) // stride,
-                     (tile.right - tile.left) // stride if last_col else (tile.x1 - tile.left) // stride])
+        s = stride(layer)
+        end_y = tile.bottom if tile.y1 == shape[0] else tile.y1
+        end_x = tile.right if tile.x1 == shape[1] else tile.x1
+        rows.append([(tile.y0 - tile.top) // s, (end_y - tile.top) // s,
+                     (tile.x0 - tile.left) // s, (end_x - tile.left) // s])
     return np.array(rows, dtype=np.int32)
 
 
@@ -149,10 +153,8 @@ class TiledNetwork:
 
 
 def _tv_sum(tile, bounds):
-    down = ops.square(tile[:, :-1, :-1, :] - tile[:, 1:, :-1, :])
-    right = ops.square(tile[:, :-1, :-1, :] - tile[:, :-1, 1:, :])
-    variation = ops.power(down + right, 1.25)
-    return ops.sum(variation * _mask(ops.shape(variation)[1], ops.shape(variation)[2], bounds))
+    terms = losses.variation(tile)
+    return ops.sum(terms * _mask(ops.shape(terms)[1], ops.shape(terms)[2], bounds))
 
 
 def _as_list(out):
@@ -167,8 +169,7 @@ class TiledImage:
         self.tiles = plan_tiles(shape, tile_side)
         self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
         self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
-        self.feature_shapes = [(shape[0] // LAYER_STRIDE[name.split("_")[0]],
-                                shape[1] // LAYER_STRIDE[name.split("_")[0]]) for name in layers]
+        self.feature_shapes = [(shape[0] // stride(name), shape[1] // stride(name)) for name in layers]
 
     def _window(self, image, tile):
         return image[None, tile.top:tile.bottom, tile.left:tile.right, :]
@@ -184,7 +185,7 @@ class TiledImage:
                 out = [np.zeros((1, *self.feature_shapes[i], f.shape[-1]), np.float32) for i, f in enumerate(features)]
             for i in range(n):
                 a, b, c, d = bounds[i]
-                s = LAYER_STRIDE[self._layer_block(i)]
+                s = stride(self.layers[i])
                 out[i][:, tile.top // s + a:tile.top // s + b, tile.left // s + c:tile.left // s + d] = \
                     features[i][:, a:b, c:d]
         return out
@@ -193,7 +194,7 @@ class TiledImage:
         """Whole-image Gram sums per style layer, squared content differences, smoothness sum."""
         grams, squares, tv = None, None, 0.0
         for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
-            targets = self._tile_targets(content_targets, tile, bounds) if content_targets else \
+            targets = self._tile_targets(content_targets, tile) if content_targets else \
                 self._zero_targets(tile)
             tile_grams, _, tile_squares, tile_tv = self.network.forward(
                 self._window(image, tile), bounds, pixel_bounds, targets)
@@ -208,26 +209,23 @@ class TiledImage:
         for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
             _, _, tile_grad = self.network.backward(
                 self._window(image, tile), bounds, pixel_bounds,
-                self._tile_targets(content_targets, tile, bounds), gram_gradients, weights)
+                self._tile_targets(content_targets, tile), gram_gradients, weights)
             grad[tile.top:tile.bottom, tile.left:tile.right] += tile_grad[0]
         return grad
 
-    def _layer_block(self, i):
-        return self.layers[i].split("_")[0]
-
     def _tile_feature_shape(self, tile, i):
-        s = LAYER_STRIDE[self._layer_block(i)]
+        s = stride(self.layers[i])
         return (tile.bottom - tile.top) // s, (tile.right - tile.left) // s
 
     def _zero_targets(self, tile):
         return [np.zeros((1, *self._tile_feature_shape(tile, i), 1), np.float32)
                 for i in range(self.network.n_content)]
 
-    def _tile_targets(self, content_targets, tile, bounds):
+    def _tile_targets(self, content_targets, tile):
         """The content targets under the tile's feature window (zero where it sticks out)."""
         out = []
         for i, target in enumerate(content_targets):
-            s = LAYER_STRIDE[self._layer_block(i)]
+            s = stride(self.layers[i])
             h, w = self._tile_feature_shape(tile, i)
             window = np.zeros((1, h, w, target.shape[-1]), np.float32)
             part = target[:, tile.top // s:tile.top // s + h, tile.left // s:tile.left // s + w]

@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.requirements-installed
-if ! cmp -s tests/requirements.txt "$stamp" 2>/dev/null || ! cmp -s core/requirements.txt "$stamp.core" 2>/dev/null; then
+wanted=$(cat tests/requirements.txt core/requirements.txt core/requirements-jax.txt)
+if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
-    cp tests/requirements.txt "$stamp"
-    cp core/requirements.txt "$stamp.core"
+    printf '%s' "$wanted" > "$stamp"
 fi
 if ! command -v gimp-console-3.0 >/dev/null && [ "$(id -u)" = 0 ]; then
     tests/provision_gimp.sh .cache/gimp-trixie
