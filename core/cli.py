@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy) or device (L-BFGS on the GPU, "
                    f"JAX backend); default {d.optimizer}: device on a GPU where possible")
     p.add_argument("--memory-budget", type=float, help="GB the job may use; larger pictures are computed "
-                   f"in tiles to stay within it (default {d.memory_budget:g})")
+                   "in tiles to stay within it (default: three quarters of this machine's memory)")
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
     p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -83,6 +83,7 @@ class StyleTransfer:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
         out_shape = images.check_inputs(content, styles, params)
         optimizer(params)  # an impossible choice fails here, before any work
+        tiles.plan_memory(out_shape, params.memory_budget_bytes())  # so does a budget too small
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:
@@ -119,7 +120,7 @@ class StyleTransfer:
         evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``).
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
-        plan = tiles.plan_memory(shape, params.memory_budget * 1e9)
+        plan = tiles.plan_memory(shape, params.memory_budget_bytes())
         if plan.tile_side is not None and not params.seed_compatible:
             styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
                       for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]

@@ -7,6 +7,7 @@ can act on.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 VGG19_CONV_LAYERS = tuple(
@@ -31,7 +32,7 @@ RANGES = {
     "style_scale": (0.05, 8.0),
     "pyramid_levels": (1, 6),
     "seed": (0, 2**31 - 1),
-    "memory_budget": (1.0, 4096.0),
+    "memory_budget": (0.0, 4096.0),
 }
 
 INTEGER_SETTINGS = {"size", "iterations", "pyramid_levels", "seed"}
@@ -72,7 +73,8 @@ class StyleParams:
     seed_compatible: bool = False
     precision: str = "auto"
     optimizer: str = "auto"
-    memory_budget: float = 8.0  # GB for the whole job; larger sizes are evaluated in tiles
+    memory_budget: float = 0.0  # GB for the whole job (0: 3/4 of this machine's memory); sizes
+    # whose evaluation would not fit are computed in tiles
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend"):
@@ -103,6 +105,15 @@ class StyleParams:
 
     def replace(self, **changes) -> "StyleParams":
         return dataclasses.replace(self, **changes)
+
+    def memory_budget_bytes(self) -> float:
+        """The budget in bytes; 0 means three quarters of the machine's memory (8 GB if unknown)."""
+        if self.memory_budget:
+            return self.memory_budget * 1e9
+        try:
+            return 0.75 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):  # Windows has no sysconf
+            return 8e9
 
     def layer_weights(self) -> tuple:
         """Style layer weights, normalised to sum to 1 (equal when not given)."""

@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops
 
 from core import backends, losses
+from core.params import ParamError
 
 HALO = 112  # > 101 px, the reach of block5_conv2's receptive field, and a multiple of GRID
 GRID = 16  # VGG19 pools four times before block5: tiles start on multiples of 2**4
@@ -30,11 +31,17 @@ def stride(layer: str) -> int:
     """Input pixels per feature position of a VGG19 layer ("block3_conv1" -> 4)."""
     return LAYER_STRIDE[layer.split("_")[0]]
 
-# Memory model (measured with TensorFlow on the CPU: 2.9 GB peak at 1024x768, fp32, forward and
-# backward); kept on the safe side.
-BYTES_PER_PIXEL_EVALUATED = 3000  # activations and their gradients, per input pixel of a tile
-BYTES_FIXED = 1.5e9  # the framework, two copies of VGG19's weights, targets
-BYTES_PER_PIXEL_IMAGE = 4 * 3 * 8  # float32 image, gradient and their float64 copies for scipy
+
+# Memory model, measured on the project's CPU machine (TensorFlow 2.21, 2026-11-23):
+# one 794 px tile forward and backward takes 1.2 KB per input pixel in bfloat16, 2.1 KB in float32
+# (3 KB kept, for the allocator's slack across tile shapes); scipy's L-BFGS-B with memory m over an
+# image of n pixels peaks at about 2m + 23 float64 vectors of 3n values (29 measured at m = 3:
+# its workspace, bounds, integer arrays, its wrapper's copies and ours).
+BYTES_PER_PIXEL_EVALUATED = 3000
+BYTES_FIXED = 1.5e9  # the framework, VGG19 in two precisions, content targets
+BYTES_PER_PIXEL_IMAGE = 6 * 3 * 4  # float32 content, style, image and gradient copies
+SCIPY_VECTORS = 23  # beyond 2 per remembered step
+MIN_HISTORY = 3
 
 
 @dataclass(frozen=True)
@@ -62,17 +69,23 @@ class MemoryPlan:
 def plan_memory(shape: tuple, budget_bytes: float, max_history: int = 20) -> MemoryPlan:
     """The largest L-BFGS memory and tile that fit ``budget_bytes`` (whole if it fits).
 
-    scipy's L-BFGS-B keeps about 2 x history + 6 float64 vectors of the image's size; it gets up
-    to 45% of the budget, at least 3 pairs. The network gets the rest.
+    scipy's L-BFGS-B gets up to 60% of the budget, the network the rest. Raises ``ParamError``
+    when even the smallest memory and tile do not fit, saying how much would.
     """
     pixels = shape[0] * shape[1]
     vector = pixels * 3 * 8
-    history = int(min(max_history, max(3, (0.45 * budget_bytes / vector - 6) // 2)))
-    left = budget_bytes - BYTES_FIXED - (2 * history + 6) * vector - pixels * BYTES_PER_PIXEL_IMAGE
+    history = int(min(max_history, (0.6 * budget_bytes / vector - SCIPY_VECTORS) // 2))
+    smallest_tile = (2 * HALO + MIN_INTERIOR) ** 2 * BYTES_PER_PIXEL_EVALUATED
+    fixed = BYTES_FIXED + pixels * BYTES_PER_PIXEL_IMAGE
+    if history < MIN_HISTORY or fixed + (2 * history + SCIPY_VECTORS) * vector + smallest_tile > budget_bytes:
+        needed = fixed + (2 * MIN_HISTORY + SCIPY_VECTORS) * vector + smallest_tile
+        raise ParamError(f"a {shape[1]}x{shape[0]} picture needs about {math.ceil(needed / 1e9)} GB of memory, "
+                         f"more than the budget of {budget_bytes / 1e9:g} GB: raise the memory budget or "
+                         "paint at a smaller size")
+    left = budget_bytes - fixed - (2 * history + SCIPY_VECTORS) * vector
     if pixels * BYTES_PER_PIXEL_EVALUATED <= left:
         return MemoryPlan(None, history)
-    side = int(math.sqrt(max(left, 0) / BYTES_PER_PIXEL_EVALUATED))
-    return MemoryPlan(max(side, 2 * HALO + MIN_INTERIOR), history)
+    return MemoryPlan(int(math.sqrt(left / BYTES_PER_PIXEL_EVALUATED)), history)
 
 
 def plan_tiles(shape: tuple, tile_side: int) -> list:

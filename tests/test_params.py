@@ -45,3 +45,9 @@ def test_tutorial_preset_uses_the_tutorial_weights_on_one_scale():
     params = StyleParams.tutorial(size=64)
     assert params.seed_compatible and params.pyramid_levels == 1
     assert params.content_weight == TUTORIAL_WEIGHTS["content_weight"]
+
+
+def test_memory_budget_is_gigabytes_or_three_quarters_of_the_machine():
+    assert StyleParams(memory_budget=2).memory_budget_bytes() == 2e9
+    auto = StyleParams().memory_budget_bytes()
+    assert 1e9 < auto < 1e13

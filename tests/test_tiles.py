@@ -6,7 +6,7 @@ import pytest
 
 from core import images, tiles
 from core.engine import StyleTransfer
-from core.params import StyleParams
+from core.params import ParamError, StyleParams
 from tests.conftest import ROOT
 
 
@@ -28,13 +28,28 @@ def test_tile_interiors_cover_every_pixel_once_and_windows_sit_on_the_grid(shape
 def test_memory_plan_keeps_small_images_whole_and_tiles_a_4000x3000_one():
     small = tiles.plan_memory((384, 512), 8e9)
     assert small.tile_side is None and small.history == 20
-    big = tiles.plan_memory((3000, 4000), 8e9)
-    assert big.tile_side is not None and 3 <= big.history < 20
+    big = tiles.plan_memory((3000, 4000), 16e9)
+    assert big.tile_side is not None and tiles.MIN_HISTORY <= big.history < 20
     pixels = 3000 * 4000
-    total = (tiles.BYTES_FIXED + (2 * big.history + 6) * pixels * 24 + pixels * tiles.BYTES_PER_PIXEL_IMAGE
-             + big.tile_side ** 2 * tiles.BYTES_PER_PIXEL_EVALUATED)
-    assert total <= 8e9
-    assert tiles.plan_memory((3000, 4000), 64e9).tile_side is None  # a big GPU takes it whole
+    total = (tiles.BYTES_FIXED + (2 * big.history + tiles.SCIPY_VECTORS) * pixels * 24
+             + pixels * tiles.BYTES_PER_PIXEL_IMAGE + big.tile_side ** 2 * tiles.BYTES_PER_PIXEL_EVALUATED)
+    assert total <= 16e9
+    assert tiles.plan_memory((3000, 4000), 64e9).tile_side is None  # a big machine takes it whole
+
+
+def test_a_budget_too_small_for_the_picture_says_how_much_is_needed():
+    with pytest.raises(ParamError, match=r"a 4000x3000 picture needs about 1[0-9] GB of memory, more than "
+                                         r"the budget of 8 GB"):
+        tiles.plan_memory((3000, 4000), 8e9)
+
+
+def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
+    engine = StyleTransfer(random_network)
+    calls = []
+    with pytest.raises(ParamError, match="needs about"):
+        engine.run(_load("tubingen.jpg"), [_load("starry_night.jpg")],
+                   StyleParams(size=4000, memory_budget=8.0), on_progress=calls.append)
+    assert calls == []
 
 
 def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network):
@@ -58,14 +73,14 @@ def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network):
     assert np.linalg.norm(tiled_grad - grad) / np.linalg.norm(grad) < 1e-4
 
 
-def test_a_job_over_its_memory_budget_runs_in_tiles_with_the_same_result(random_network):
+def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_network, monkeypatch):
     engine = StyleTransfer(random_network)
     content, style = _load("tubingen.jpg"), _load("starry_night.jpg")
-    settings = dict(size=200, iterations=3, pyramid_levels=1, precision="float32")
-    whole = engine.run(content, [style], StyleParams(**settings))
-    tight = StyleParams(memory_budget=1.0, **settings)
-    assert engine.objective(content[..., :3].astype(np.float32), [style[..., :3].astype(np.float32)],
-                            tight, (150, 200)).__class__ is tiles.TiledObjective
-    tiled = engine.run(content, [style], tight)
+    params = StyleParams(size=200, iterations=3, pyramid_levels=1, precision="float32")
+    whole = engine.run(content, [style], params)
+    monkeypatch.setattr(tiles, "plan_memory", lambda shape, budget: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
+    assert isinstance(engine.objective(content[..., :3].astype(np.float32), [style[..., :3].astype(np.float32)],
+                                       params, (150, 200)), tiles.TiledObjective)
+    tiled = engine.run(content, [style], params)
     assert tiled.losses["total"] == pytest.approx(whole.losses["total"], rel=1e-3)
     assert np.abs(tiled.pixels.astype(int) - whole.pixels.astype(int)).max() <= 2
