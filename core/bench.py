@@ -125,7 +125,7 @@ def _speed(weights, shape, budget):
 
     ours = engine.objective(content, [style], params, shape)
     baseline = _tutorial_objective(network, content, style, params, shape)
-    per_eval = {name: _seconds_per_evaluation(f, x0) for name, f in (("engine", ours), ("baseline", baseline))}
+    per_eval = {name: seconds_per_evaluation(f, x0) for name, f in (("engine", ours), ("baseline", baseline))}
 
     target, baseline_seconds = _minimise(baseline, x0, budget)
     single = _time_to_loss(engine, content, style, params.replace(pyramid_levels=1), target)
@@ -170,7 +170,8 @@ def _tutorial_objective(network, content, style, params, shape):
     return lambda image: compiled(image, fixed)
 
 
-def _seconds_per_evaluation(objective, x0, repeats=5):
+def seconds_per_evaluation(objective, x0, repeats=5):
+    """Median seconds of one call of ``objective`` on ``x0`` after a warm-up call."""
     image = x0[None]
     objective(image)  # trace and warm up
     times = []

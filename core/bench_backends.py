@@ -6,7 +6,6 @@ Keras backend of the process (``--backend`` there). Everything here is measured 
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -32,24 +31,18 @@ def _inputs(side):
     return images.resize(content, shape).astype("uint8"), images.resize(style, shape).astype("uint8")
 
 
-def seconds_per_evaluation(engine, side, precision, repeats=5):
+def evaluation_seconds(engine, side, precision):
     """Median seconds of one loss-and-gradient call (host arrays in and out) at side x side."""
     import numpy as np
 
     from core import images
+    from core.bench import seconds_per_evaluation
     from core.params import StyleParams
 
     content, style = _inputs(side)
     params = StyleParams(size=side, precision=precision)
     objective = engine.objective(content.astype(np.float32), [style.astype(np.float32)], params, (side, side))
-    image = images.preprocess(content.astype(np.float32))[None]
-    objective(image)  # compile and warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        objective(image)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return seconds_per_evaluation(objective, images.preprocess(content.astype(np.float32)))
 
 
 def timed_run(engine, side, precision, iterations, optimizer="auto"):
@@ -70,7 +63,7 @@ def precision_figures(weights, side=512, iterations=100, out_dir=None):
     report = {"size": f"{side}x{side}", "iterations": iterations}
     for precision in PRECISIONS:
         seconds, losses, evaluations, pixels = timed_run(engine, side, precision, iterations)
-        report[precision] = {"seconds_per_evaluation": seconds_per_evaluation(engine, side, precision),
+        report[precision] = {"seconds_per_evaluation": evaluation_seconds(engine, side, precision),
                              "run_seconds": seconds, "evaluations": evaluations, "final_losses": losses}
         if out_dir:
             _save(pixels, out_dir, f"precision_{precision}.png")
@@ -87,7 +80,7 @@ def gpu_figures(weights, out_dir=None):
     engine = _engine(weights)
     report = {}
     for precision in PRECISIONS:
-        report[precision] = {f"seconds_per_evaluation_{side}": seconds_per_evaluation(engine, side, precision)
+        report[precision] = {f"seconds_per_evaluation_{side}": evaluation_seconds(engine, side, precision)
                              for side in (512, 1024)}
         first, *_ = timed_run(engine, 512, precision, 500)
         seconds, losses, evaluations, pixels = timed_run(engine, 512, precision, 500)

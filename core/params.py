@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 VGG19_CONV_LAYERS = tuple(
     f"block{block}_conv{conv}"

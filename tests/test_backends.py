@@ -6,7 +6,6 @@ on, L-BFGS amplifies the backends' different rounding: about 1.7% by iteration 1
 """
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 

@@ -28,7 +28,7 @@ def test_install_then_paint_a_layer_in_gimp(tmp_path):
     if os.path.exists(HOST_CA):
         binds[HOST_CA] = "/usr/local/share/host-ca.crt"
         pip_cert = "PIP_CERT=/usr/local/share/host-ca.crt "
-    script = PRELUDE + f'''
+    script = PRELUDE + '''
 image = load("/srv/neural-style/samples/tubingen.jpg")
 image.scale(128, 96)
 style = load("/srv/neural-style/samples/starry_night.jpg")

@@ -1,6 +1,5 @@
 """The plug-in end to end in a real GIMP 3 with the real worker and the real weights."""
 import os
-import sys
 
 import numpy as np
 import pytest
