@@ -36,13 +36,15 @@ def stride(layer: str) -> int:
 # one 794 px tile forward and backward takes 1.2 KB per input pixel in bfloat16, 2.1 KB in float32
 # (3 KB kept, for the allocator's slack across tile shapes); scipy's L-BFGS-B with memory m over an
 # image of n pixels peaks at about 2m + 23 float64 vectors of 3n values (29 measured at m = 3:
-# its workspace, bounds, integer arrays, its wrapper's copies and ours).
+# its workspace, bounds, integer arrays, its wrapper's copies and ours). The per-pixel image share
+# is calibrated on whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at m = 3 with 794 and 980 px
+# tiles): the copies made around each evaluation while scipy's arrays are alive.
 BYTES_PER_PIXEL_EVALUATED = 3000
 BYTES_FIXED = 1.5e9  # the framework, VGG19 in two precisions, content targets
-BYTES_PER_PIXEL_IMAGE = 6 * 3 * 4  # float32 content, style, image and gradient copies
+BYTES_PER_PIXEL_IMAGE = 300
 SCIPY_VECTORS = 23  # beyond 2 per remembered step
 MIN_HISTORY = 3
-PLANNED_SHARE = 0.85  # the peak of a whole 4000x3000 job ran 6% above the sum of these figures
+PLANNED_SHARE = 0.9  # slack for what the figures above leave out
 
 
 @dataclass(frozen=True)
