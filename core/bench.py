@@ -186,7 +186,7 @@ def _minimise(objective, x0, evaluations):
     """The baseline's L-BFGS-B run, with the engine's optimiser settings: (best loss, seconds)."""
     import numpy as np
 
-    from core.engine import minimise
+    from core.optimizers import lbfgs_b
 
     best = [np.inf]
 
@@ -196,7 +196,7 @@ def _minimise(objective, x0, evaluations):
         return loss, grad.ravel().astype(np.float64)
 
     start = time.perf_counter()
-    minimise(fun, x0, evaluations, evaluations)
+    lbfgs_b(fun, x0, evaluations, evaluations)
     return best[0], time.perf_counter() - start
 
 
@@ -266,9 +266,9 @@ def _in_child(weights, options):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), iterations=2):
-    """A real 4000x3000 job, one scale, stopped after ``iterations`` L-BFGS iterations (a few
-    evaluations): targets and evaluations in tiles, scipy's memory sized to the budget."""
+def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), evaluations=3):
+    """A real 4000x3000 job, one scale, stopped after ``evaluations`` evaluations: targets and
+    evaluations in tiles, the optimiser and its memory as planned for the budget."""
     import numpy as np
 
     from core import images, tiles
@@ -278,12 +278,16 @@ def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), iterations
 
     content = images.resize(images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3], shape)
     style = images.load_image(os.path.join(SAMPLES, "starry_night.jpg"))
-    params = StyleParams(size=max(shape), iterations=iterations, pyramid_levels=1, memory_budget=budget_gb)
-    plan = tiles.plan_memory(shape, budget_gb * 1e9)
+    params = StyleParams(size=max(shape), iterations=100, pyramid_levels=1, memory_budget=budget_gb)
+    plan = tiles.plan_memory(shape, budget_gb * 1e9)  # as the engine plans it
+    polls = []
     start = time.perf_counter()
-    result = StyleTransfer(VGG19Features(weights)).run(np.clip(content, 0, 255).astype(np.uint8), [style], params)
+    result = StyleTransfer(VGG19Features(weights)).run(
+        np.clip(content, 0, 255).astype(np.uint8), [style], params,
+        should_stop=lambda: polls.append(1) or len(polls) > evaluations)
     return {"size": f"{shape[1]}x{shape[0]}", "budget_gb": budget_gb, "tile_side": plan.tile_side,
             "tiles": len(tiles.plan_tiles(shape, plan.tile_side)) if plan.tile_side else 1,
+            "optimizer": plan.optimizer,
             "lbfgs_history": plan.history, "evaluations": result.evaluations,
             "seconds": time.perf_counter() - start,
             "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}

@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the Keras tutorial's loss formula and weights (one scale)")
     p.add_argument("--precision", choices=PRECISIONS, help="network arithmetic; auto = bfloat16 where "
                    f"the processor or GPU is faster with it (default {d.precision})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy) or device (L-BFGS on the GPU, "
-                   f"JAX backend); default {d.optimizer}: device on a GPU where possible")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy), lbfgs-float32 (half the memory "
+                   f"per step, for huge pictures) or device (L-BFGS on the GPU, JAX backend); default "
+                   f"{d.optimizer}: device on a GPU where possible, lbfgs-float32 where memory is short")
     p.add_argument("--memory-budget", type=float, help="GB the job may use; larger pictures are computed "
                    "in tiles to stay within it (default: three quarters of this machine's memory)")
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else tensorflow)")

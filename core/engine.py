@@ -1,4 +1,4 @@
-"""The optimisation: Gatys et al. 2015 by L-BFGS-B (scipy), coarse to fine.
+"""The optimisation: Gatys et al. 2015 by L-BFGS (scipy's L-BFGS-B by default), coarse to fine.
 
 No file or network I/O here: pixels in, pixels out. Content features and blended style Gram
 matrices are computed once per pyramid level; each evaluation runs only the image being
@@ -12,11 +12,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 from keras import ops
 
-from core import images, losses
-from core import backends, tiles
+from core import backends, images, losses, optimizers, tiles
 from core.params import MIN_SIDE, ParamError, StyleParams
 from core.vgg import VGG19Features
 
@@ -56,21 +54,6 @@ def pyramid_shapes(shape: tuple, levels: int) -> list:
     return [s for s in shapes if min(s) >= MIN_SIDE] or [shape]
 
 
-def minimise(fun, x0, iterations, evaluations, callback=None, history=20):
-    """scipy's L-BFGS-B over an image kept inside the valid pixel box, remembering ``history``
-    steps.
-
-    ``fun(x) -> (loss, gradient)`` on flat float64 arrays. Convergence tests are off: the run
-    lasts ``iterations`` iterations or ``evaluations`` evaluations, whichever comes first.
-    """
-    low, high = images.vgg_bounds()
-    bounds = scipy.optimize.Bounds(np.broadcast_to(low, x0.shape).ravel().astype(np.float64),
-                                   np.broadcast_to(high, x0.shape).ravel().astype(np.float64))
-    scipy.optimize.minimize(fun, x0.ravel().astype(np.float64), jac=True, method="L-BFGS-B", bounds=bounds,
-                            callback=callback, options={"maxiter": iterations, "maxfun": evaluations,
-                                                        "maxcor": history, "ftol": 0.0, "gtol": 0.0})
-
-
 class StyleTransfer:
     """Runs stylisations on one loaded network; reusable across jobs."""
 
@@ -82,8 +65,8 @@ class StyleTransfer:
             on_progress=None, should_stop=None) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
         out_shape = images.check_inputs(content, styles, params)
-        optimizer(params)  # an impossible choice fails here, before any work
-        tiles.plan_memory(out_shape, params.memory_budget_bytes())  # so does a budget too small
+        on_device(params)  # an impossible choice fails here, before any work
+        _plan(out_shape, params)  # so does a budget too small
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:
@@ -120,7 +103,7 @@ class StyleTransfer:
         evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``).
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
-        plan = tiles.plan_memory(shape, params.memory_budget_bytes())
+        plan = _plan(shape, params)
         if plan.tile_side is not None and not params.seed_compatible:
             styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
                       for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]
@@ -139,7 +122,7 @@ class StyleTransfer:
         weights = np.array([params.content_weight, params.style_weight, params.tv_weight,
                             *params.layer_weights()], dtype=np.float32)
         evaluate, device_lbfgs = self._compiled_loss(params)
-        return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights), plan.history)
+        return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights), plan)
 
     def _tiled_network(self, params):
         key = ("tiled", params.content_layers, params.style_layers, precision(params))
@@ -163,14 +146,14 @@ class Objective:
     """The loss at one size with its fixed inputs (content features, style Gram matrices, weights).
 
     Calling it on a (1, h, w, 3) image gives ``(loss, parts, gradient)``; ``on_device(image)``
-    starts the backend's on-device L-BFGS from that image. ``history``: the L-BFGS memory that
-    fits the memory budget at this size.
+    starts the backend's on-device L-BFGS from that image. ``plan``: the host optimiser and its
+    memory that fit the memory budget at this size.
     """
 
     runs_on_device = True
 
-    def __init__(self, evaluate, device_lbfgs, args, history):
-        self._evaluate, self._device_lbfgs, self.args, self.history = evaluate, device_lbfgs, args, history
+    def __init__(self, evaluate, device_lbfgs, args, plan):
+        self._evaluate, self._device_lbfgs, self.args, self.plan = evaluate, device_lbfgs, args, plan
 
     def __call__(self, image):
         return self._evaluate(image, *self.args)
@@ -203,13 +186,20 @@ def precision(params) -> str:
     return "bfloat16" if backends.fast_bfloat16() and not params.seed_compatible else "float32"
 
 
-def optimizer(params) -> str:
-    """"device" (L-BFGS on the accelerator) where it pays: a GPU and a backend that has one."""
+def on_device(params) -> bool:
+    """Whether L-BFGS runs on the accelerator: asked for, or "auto" on a GPU whose backend has it."""
     if params.optimizer == "device" and not backends.has_device_lbfgs():
         raise ParamError("optimizer device needs the JAX backend (KERAS_BACKEND=jax); use lbfgs-b")
     if params.optimizer != "auto":
-        return params.optimizer
-    return "device" if backends.has_device_lbfgs() and backends.device_name() != "CPU" else "lbfgs-b"
+        return params.optimizer == "device"
+    return backends.has_device_lbfgs() and backends.device_name() != "CPU"
+
+
+def _plan(shape, params):
+    """Tiles, host optimiser and its memory for one size: the one asked for, else the best fit."""
+    chosen = params.optimizer in tiles.HOST_OPTIMIZERS
+    return tiles.plan_memory(shape, params.memory_budget_bytes(),
+                             (params.optimizer,) if chosen else tiles.HOST_OPTIMIZERS)
 
 
 def _features(extractor, image):
@@ -255,10 +245,10 @@ class _Run:
         start = time.perf_counter()
         first_iteration = self.iteration
         x0 = np.clip(x0, *images.vgg_bounds())
-        if optimizer(self.params) == "device" and objective.runs_on_device:
+        if on_device(self.params) and objective.runs_on_device:
             x, stopped = self._on_device(level, x0, objective, start)
         else:
-            x, stopped = self._with_scipy(level, x0, objective, start)
+            x, stopped = self._on_host(level, x0, objective, start)
         self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
         self.seconds_spent += time.perf_counter() - start
         if not stopped:
@@ -284,8 +274,8 @@ class _Run:
             self._report(level, start, first_iteration)
         return run.image()[0], False
 
-    def _with_scipy(self, level, x0, objective, start):
-        """scipy's L-BFGS-B, the image kept inside the valid pixel box."""
+    def _on_host(self, level, x0, objective, start):
+        """The planned host optimiser (``core.optimizers``), the image kept in the pixel box."""
         shape = x0.shape
         best = {"loss": np.inf, "x": x0}
         first_iteration = self.iteration
@@ -293,20 +283,20 @@ class _Run:
         def fun(x):
             if self.should_stop is not None and self.should_stop():
                 raise _Stop
-            image = x.astype(np.float32).reshape(1, *shape)
+            image = x.astype(np.float32, copy=False).reshape(1, *shape)
             loss, parts, grad = objective(image)
             self.evaluations += 1
             self.losses = dict(parts, total=loss)
             if loss < best["loss"]:
                 best.update(loss=loss, x=image[0])
-            return loss, grad.ravel().astype(np.float64)
+            return loss, grad.ravel().astype(x.dtype, copy=False)
 
-        def callback(_xk):
+        def callback():
             self.iteration += 1
             self._report(level, start, first_iteration)
 
         try:
-            minimise(fun, x0, self.params.iterations, 4 * self.params.iterations, callback, objective.history)
+            optimizers.BY_NAME[objective.plan.optimizer](fun, x0, self.params.iterations, 4 * self.params.iterations, callback, objective.plan.history)
         except _Stop:
             return best["x"], True
         return best["x"], False

@@ -17,8 +17,9 @@ VGG19_CONV_LAYERS = tuple(
 )
 INITS = ("content", "noise")
 PRECISIONS = ("auto", "float32", "bfloat16")  # auto: bfloat16 where the device computes it fast
-# auto: "device" on a GPU whose backend has an on-device L-BFGS (JAX), else scipy's "lbfgs-b"
-OPTIMIZERS = ("auto", "lbfgs-b", "device")
+# auto: "device" on a GPU whose backend has an on-device L-BFGS (JAX), else scipy's "lbfgs-b", or
+# "lbfgs-float32" (core.optimizers) where the memory budget cuts scipy's memory short
+OPTIMIZERS = ("auto", "lbfgs-b", "lbfgs-float32", "device")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the engine has a module for
 MIN_SIDE = 32  # VGG19 pools four times before block5: smaller images have no block5 features
 

@@ -34,15 +34,17 @@ def stride(layer: str) -> int:
 
 # Memory model, measured on the project's CPU machine (TensorFlow 2.21, 2026-11-23):
 # one 794 px tile forward and backward takes 1.2 KB per input pixel in bfloat16, 2.1 KB in float32
-# (3 KB kept, for the allocator's slack across tile shapes); scipy's L-BFGS-B with memory m over an
-# image of n pixels peaks at about 2m + 23 float64 vectors of 3n values (29 measured at m = 3:
-# its workspace, bounds, integer arrays, its wrapper's copies and ours). The per-pixel image share
-# is calibrated on whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at m = 3 with 794 and 980 px
-# tiles): the copies made around each evaluation while scipy's arrays are alive.
+# (3 KB kept, for the allocator's slack across tile shapes). An optimiser with memory m over an
+# image of n pixels keeps 2m + k vectors of 3n values: scipy's L-BFGS-B float64 ones with k = 23
+# (29 measured at m = 3: its workspace, bounds, integer arrays, its wrapper's copies and ours),
+# core.optimizers.lbfgs_float32 float32 ones with k = 7. The per-pixel image share is calibrated on
+# whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at m = 3 with 794 and 980 px tiles): the copies
+# made around each evaluation.
 BYTES_PER_PIXEL_EVALUATED = 3000
 BYTES_FIXED = 1.5e9  # the framework, VGG19 in two precisions, content targets
 BYTES_PER_PIXEL_IMAGE = 300
-SCIPY_VECTORS = 23  # beyond 2 per remembered step
+OPTIMIZER_VECTORS = {"lbfgs-b": (8, 23), "lbfgs-float32": (4, 7)}  # bytes per value, vectors beyond 2m
+HOST_OPTIMIZERS = tuple(OPTIMIZER_VECTORS)  # in order of preference
 MIN_HISTORY = 3
 PLANNED_SHARE = 0.9  # slack for what the figures above leave out
 
@@ -63,35 +65,43 @@ class Tile:
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    """How one size is evaluated within a budget: whole (``tile_side`` None) or in tiles."""
+    """How one size is evaluated within a budget: whole (``tile_side`` None) or in tiles, by which
+    host optimiser with how long a memory (pairs of image-sized vectors)."""
 
     tile_side: int | None
-    history: int  # L-BFGS memory (pairs of image-sized vectors) that fits beside it
+    history: int
+    optimizer: str = HOST_OPTIMIZERS[0]
 
 
-def plan_memory(shape: tuple, budget_bytes: float, max_history: int = 20) -> MemoryPlan:
-    """The largest L-BFGS memory and tile that fit ``budget_bytes`` (whole if it fits).
+def plan_memory(shape: tuple, budget_bytes: float, optimizers: tuple = HOST_OPTIMIZERS,
+                max_history: int = 20) -> MemoryPlan:
+    """The tile (whole if the image fits), host optimiser and L-BFGS memory for ``budget_bytes``.
 
-    scipy's L-BFGS-B gets up to 60% of what is left beyond the image and the framework (at least
-    memory 3), the network the rest. Raises ``ParamError``
-    when even the smallest memory and tile do not fit, saying how much would.
+    Of ``optimizers``, the one that remembers the most steps within the budget, the first on a
+    tie: scipy's L-BFGS-B wherever it keeps its full memory. The optimiser gets up to 60% of what
+    is left beyond the image and the framework (at least memory 3), the network the rest. Raises
+    ``ParamError`` when none fits with the smallest memory and tile, saying how much would.
     """
-    budget_bytes = PLANNED_SHARE * budget_bytes
+    budget = PLANNED_SHARE * budget_bytes
     pixels = shape[0] * shape[1]
-    vector = pixels * 3 * 8
     smallest_tile = (2 * HALO + MIN_INTERIOR) ** 2 * BYTES_PER_PIXEL_EVALUATED
     fixed = BYTES_FIXED + pixels * BYTES_PER_PIXEL_IMAGE
-    share = 0.6 * (budget_bytes - fixed) / vector
-    history = int(min(max_history, max(MIN_HISTORY, (share - SCIPY_VECTORS) // 2)))
-    if fixed + (2 * history + SCIPY_VECTORS) * vector + smallest_tile > budget_bytes:
-        needed = fixed + (2 * MIN_HISTORY + SCIPY_VECTORS) * vector + smallest_tile
-        raise ParamError(f"a {shape[1]}x{shape[0]} picture needs about {math.ceil(needed / PLANNED_SHARE / 1e9)} GB "
-                         f"of memory, more than the budget of {budget_bytes / PLANNED_SHARE / 1e9:g} GB: raise the memory budget or "
-                         "paint at a smaller size")
-    left = budget_bytes - fixed - (2 * history + SCIPY_VECTORS) * vector
-    if pixels * BYTES_PER_PIXEL_EVALUATED <= left:
-        return MemoryPlan(None, history)
-    return MemoryPlan(int(math.sqrt(left / BYTES_PER_PIXEL_EVALUATED)), history)
+    plans, needed = [], []
+    for name in optimizers:
+        value_bytes, extra_vectors = OPTIMIZER_VECTORS[name]
+        vector = pixels * 3 * value_bytes
+        share = 0.6 * (budget - fixed) / vector
+        history = int(min(max_history, max(MIN_HISTORY, (share - extra_vectors) // 2)))
+        left = budget - fixed - (2 * history + extra_vectors) * vector
+        needed.append(fixed + (2 * MIN_HISTORY + extra_vectors) * vector + smallest_tile)
+        if left >= smallest_tile:
+            side = None if pixels * BYTES_PER_PIXEL_EVALUATED <= left else int(math.sqrt(left / BYTES_PER_PIXEL_EVALUATED))
+            plans.append(MemoryPlan(side, history, name))
+    if not plans:
+        raise ParamError(f"a {shape[1]}x{shape[0]} picture needs about {math.ceil(min(needed) / PLANNED_SHARE / 1e9)} "
+                         f"GB of memory, more than the budget of {budget_bytes / 1e9:g} GB: raise the memory budget "
+                         "or paint at a smaller size")
+    return max(plans, key=lambda plan: plan.history)  # max() keeps the first of equals
 
 
 def plan_tiles(shape: tuple, tile_side: int) -> list:
@@ -265,7 +275,7 @@ class TiledObjective:
 
     def __init__(self, network: TiledNetwork, params, shape, plan: MemoryPlan, content_in, styles):
         layers = params.content_layers + params.style_layers
-        self.params, self.history = params, plan.history
+        self.params, self.plan = params, plan
         self.image = TiledImage(network, layers, shape, plan.tile_side)
         self.content_targets = self.image.content_features(content_in)
         self.style_targets = [0.0] * len(params.style_layers)

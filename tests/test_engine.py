@@ -19,9 +19,10 @@ def engine(random_network):
     return StyleTransfer(random_network)
 
 
-def test_optimiser_lowers_the_loss_and_reports_every_iteration(engine):
+@pytest.mark.parametrize("optimizer", ["lbfgs-b", "lbfgs-float32"])
+def test_optimiser_lowers_the_loss_and_reports_every_iteration(engine, optimizer):
     reports = []
-    result = engine.run(CONTENT, [STYLE], StyleParams(**SMALL), on_progress=reports.append)
+    result = engine.run(CONTENT, [STYLE], StyleParams(**SMALL, optimizer=optimizer), on_progress=reports.append)
     assert [r.iteration for r in reports] == list(range(1, 9))
     assert all(r.total == 8 and r.level == 1 and r.levels == 1 for r in reports)
     assert reports[-1].losses["total"] < 0.5 * reports[0].losses["total"]
@@ -45,7 +46,8 @@ def test_pyramid_halves_each_level_and_drops_levels_below_the_minimum():
     assert pyramid_shapes((96, 128), 3) == [(48, 64), (96, 128)]  # 24 px is below 32
 
 
-def test_cancel_stops_within_one_evaluation_and_returns_the_best_image(engine):
+@pytest.mark.parametrize("optimizer", ["lbfgs-b", "lbfgs-float32"])
+def test_cancel_stops_within_one_evaluation_and_returns_the_best_image(engine, optimizer):
     stop = threading.Event()
     seen = []
 
@@ -54,7 +56,8 @@ def test_cancel_stops_within_one_evaluation_and_returns_the_best_image(engine):
         if report.iteration == 3:
             stop.set()
 
-    result = engine.run(CONTENT, [STYLE], StyleParams(size=64, iterations=50, pyramid_levels=1),
+    result = engine.run(CONTENT, [STYLE], StyleParams(size=64, iterations=50, pyramid_levels=1,
+                                                      optimizer=optimizer),
                         on_progress=on_progress, should_stop=stop.is_set)
     assert result.cancelled and len(seen) == 3
     assert result.pixels.shape == (48, 64, 3)

@@ -25,22 +25,34 @@ def test_tile_interiors_cover_every_pixel_once_and_windows_sit_on_the_grid(shape
     assert (covered == 1).all()
 
 
-def test_memory_plan_keeps_small_images_whole_and_tiles_a_4000x3000_one():
+def _planned_bytes(plan, shape):
+    pixels = shape[0] * shape[1]
+    value_bytes, extra_vectors = tiles.OPTIMIZER_VECTORS[plan.optimizer]
+    network = (plan.tile_side ** 2 if plan.tile_side else pixels) * tiles.BYTES_PER_PIXEL_EVALUATED
+    return (tiles.BYTES_FIXED + pixels * tiles.BYTES_PER_PIXEL_IMAGE
+            + (2 * plan.history + extra_vectors) * pixels * 3 * value_bytes + network)
+
+
+def test_memory_plan_keeps_small_images_whole_with_scipy_and_tiles_a_4000x3000_one():
     small = tiles.plan_memory((384, 512), 8e9)
-    assert small.tile_side is None and small.history == 20
-    big = tiles.plan_memory((3000, 4000), 16e9)
-    assert big.tile_side is not None and tiles.MIN_HISTORY <= big.history < 20
-    pixels = 3000 * 4000
-    total = (tiles.BYTES_FIXED + (2 * big.history + tiles.SCIPY_VECTORS) * pixels * 24
-             + pixels * tiles.BYTES_PER_PIXEL_IMAGE + big.tile_side ** 2 * tiles.BYTES_PER_PIXEL_EVALUATED)
-    assert total <= tiles.PLANNED_SHARE * 16e9
-    assert tiles.plan_memory((3000, 4000), 80e9).tile_side is None  # a big machine takes it whole
+    assert small == tiles.MemoryPlan(None, 20, "lbfgs-b")
+    for budget in (10e9, 16e9):
+        big = tiles.plan_memory((3000, 4000), budget)
+        assert big.tile_side is not None and tiles.MIN_HISTORY <= big.history < 20
+        assert big.optimizer == "lbfgs-float32"  # scipy's float64 vectors would leave it less memory
+        assert _planned_bytes(big, (3000, 4000)) <= tiles.PLANNED_SHARE * budget
+    scipy_only = tiles.plan_memory((3000, 4000), 16e9, ("lbfgs-b",))
+    assert scipy_only.optimizer == "lbfgs-b" and scipy_only.history < big.history
+    assert _planned_bytes(scipy_only, (3000, 4000)) <= tiles.PLANNED_SHARE * 16e9
+    assert tiles.plan_memory((3000, 4000), 80e9) == tiles.MemoryPlan(None, 20, "lbfgs-b")  # a big machine
 
 
 def test_a_budget_too_small_for_the_picture_says_how_much_is_needed():
-    with pytest.raises(ParamError, match=r"a 4000x3000 picture needs about 1[0-9] GB of memory, more than "
-                                         r"the budget of 8 GB"):
-        tiles.plan_memory((3000, 4000), 8e9)
+    with pytest.raises(ParamError, match=r"a 4000x3000 picture needs about [0-9] GB of memory, more than "
+                                         r"the budget of 4 GB"):
+        tiles.plan_memory((3000, 4000), 4e9)
+    with pytest.raises(ParamError, match=r"needs about 1[0-9] GB of memory, more than the budget of 10 GB"):
+        tiles.plan_memory((3000, 4000), 10e9, ("lbfgs-b",))
 
 
 def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
@@ -48,7 +60,7 @@ def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
     calls = []
     with pytest.raises(ParamError, match="needs about"):
         engine.run(_load("tubingen.jpg"), [_load("starry_night.jpg")],
-                   StyleParams(size=4000, memory_budget=8.0), on_progress=calls.append)
+                   StyleParams(size=4000, memory_budget=4.0), on_progress=calls.append)
     assert calls == []
 
 
@@ -78,7 +90,7 @@ def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_netwo
     content, style = _load("tubingen.jpg"), _load("starry_night.jpg")
     params = StyleParams(size=200, iterations=3, pyramid_levels=1, precision="float32")
     whole = engine.run(content, [style], params)
-    monkeypatch.setattr(tiles, "plan_memory", lambda shape, budget: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
+    monkeypatch.setattr(tiles, "plan_memory", lambda *_: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
     assert isinstance(engine.objective(content[..., :3].astype(np.float32), [style[..., :3].astype(np.float32)],
                                        params, (150, 200)), tiles.TiledObjective)
     tiled = engine.run(content, [style], params)
