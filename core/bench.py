@@ -1,12 +1,14 @@
 """``python -m core.bench``: speed of the engine against the Keras tutorial's way, in one run.
 
 The baseline does what the tutorial does: content, style and the generated image go through the
-whole VGG19 as a batch of three at every evaluation. Both sides use the same loss (the engine's
-normalised formula, same weights) and scipy's L-BFGS-B with the same settings. Prints JSON:
+whole VGG19 as a batch of three at every evaluation, in float32, and scipy's L-BFGS-B is called
+plainly. Both sides use the same loss (the engine's normalised formula, same weights) and the same
+L-BFGS-B settings; the engine rescales the pixels for scipy (``core.optimizers.lbfgs_b``) and uses
+its default precision. Prints JSON:
 
-* seconds per evaluation, each side, and the ratio;
-* the loss the baseline reaches in 100 evaluations, and the seconds each side needs to reach it
-  (the engine single-scale and coarse-to-fine);
+* seconds per evaluation, each side (the engine in float32 and at its default precision);
+* the loss the baseline reaches in 100 evaluations, and the seconds the engine needs to reach it,
+  one scale and coarse to fine, with the float32 loss of the picture it hands back then;
 * the peak memory of a process doing a few evaluations at 1024x768;
 * the protocol alone: a 4000x3000 RGBA picture to a child process and back through pipes;
 * the worker's start-up time until its hello.
@@ -113,31 +115,36 @@ def _inputs(shape):
 
 def _speed(weights, shape, budget):
     from core import images
-    from core.engine import StyleTransfer
+    from core.engine import StyleTransfer, precision
     from core.params import StyleParams
     from core.vgg import VGG19Features
 
     network = VGG19Features(weights)
     engine = StyleTransfer(network)
-    params = StyleParams(size=max(shape), precision="float32")  # as the baseline computes
+    params = StyleParams(size=max(shape))
+    float32 = params.replace(precision="float32")  # as the baseline computes
     content, style = _inputs(shape)
     x0 = images.preprocess(content)
 
-    ours = engine.objective(content, [style], params, shape)
-    baseline = _tutorial_objective(network, content, style, params, shape)
+    ours = engine.objective(content, [style], float32, shape)
+    baseline = _tutorial_objective(network, content, style, float32, shape)
     per_eval = {name: seconds_per_evaluation(f, x0) for name, f in (("engine", ours), ("baseline", baseline))}
+    per_eval[f"engine_{precision(params)}"] = seconds_per_evaluation(engine.objective(content, [style], params, shape), x0)
 
     target, baseline_seconds = _minimise(baseline, x0, budget)
-    single = _time_to_loss(engine, content, style, params.replace(pyramid_levels=1), target)
-    multi = _time_to_loss(engine, content, style, params, target)
+    runs = {"one_scale_float32": float32.replace(pyramid_levels=1),
+            f"one_scale_{precision(params)}": params.replace(pyramid_levels=1),
+            f"3_levels_20_coarse_iterations_{precision(params)}": params.replace(pyramid_levels=3, coarse_iterations=20),
+            f"2_levels_50_coarse_iterations_{precision(params)}": params.replace(pyramid_levels=2, coarse_iterations=50)}
+    reached = {name: _time_to_loss(engine, content, style, settings, target, ours) for name, settings in runs.items()}
     return {
         "size": f"{shape[1]}x{shape[0]}",
         "seconds_per_evaluation": per_eval,
-        "evaluation_speedup": per_eval["baseline"] / per_eval["engine"],
+        "evaluation_speedup": {name: per_eval["baseline"] / seconds for name, seconds in per_eval.items()},
         "baseline_loss_after_evaluations": {"evaluations": budget, "loss": target, "seconds": baseline_seconds},
-        "engine_seconds_to_that_loss": {"single_scale": single, "multi_scale": multi},
-        "time_to_loss_speedup": {"single_scale": baseline_seconds / single if single else None,
-                                 "multi_scale": baseline_seconds / multi if multi else None},
+        "engine_to_that_loss": reached,
+        "time_to_loss_speedup": {name: baseline_seconds / run["seconds"] if run["seconds"] else None
+                                 for name, run in reached.items()},
     }
 
 
@@ -196,13 +203,17 @@ def _minimise(objective, x0, evaluations):
         return loss, grad.ravel().astype(np.float64)
 
     start = time.perf_counter()
-    lbfgs_b(fun, x0, evaluations, evaluations)
+    lbfgs_b(fun, x0, evaluations, evaluations, rescale=False)  # scipy as called plainly
     return best[0], time.perf_counter() - start
 
 
-def _time_to_loss(engine, content, style, params, target):
-    """Seconds until the full-size level's loss is at or below ``target`` (None if never)."""
+def _time_to_loss(engine, content, style, params, target, float32_objective):
+    """Seconds until the full-size level's loss is at or below ``target`` (None if never), and
+    the float32 loss of the picture handed back then: with a bfloat16 network the loss the run
+    sees is the bfloat16 one, so the picture is checked against the baseline's arithmetic."""
     import numpy as np
+
+    from core import images
 
     reached = {}
     start = time.perf_counter()
@@ -211,9 +222,11 @@ def _time_to_loss(engine, content, style, params, target):
         if report.level == report.levels and report.losses["total"] <= target and "at" not in reached:
             reached["at"] = time.perf_counter() - start
 
-    engine.run(content.astype(np.uint8), [style.astype(np.uint8)], params.replace(iterations=300),
-               on_progress, lambda: "at" in reached)
-    return reached.get("at")
+    result = engine.run(content.astype(np.uint8), [style.astype(np.uint8)], params.replace(iterations=300),
+                        on_progress, lambda: "at" in reached)
+    picture = images.preprocess(result.pixels.astype(np.float32))[None]
+    return {"seconds": reached.get("at"), "evaluations": result.evaluations,
+            "float32_loss_of_the_picture": float(float32_objective(picture)[0])}
 
 
 _ECHO = ("import sys; from core import protocol\n"

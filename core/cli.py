@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps transparency)")
     p.add_argument("--size", type=int, help=f"long side of the result in pixels (default {d.size})")
-    p.add_argument("--iterations", type=int, help=f"L-BFGS iterations per scale (default {d.iterations})")
+    p.add_argument("--iterations", type=int, help=f"L-BFGS iterations at the full size (default {d.iterations})")
+    p.add_argument("--coarse-iterations", type=int, help="L-BFGS iterations at each smaller scale "
+                   "(default: as many as --iterations)")
     p.add_argument("--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})")
     p.add_argument("--style-weight", type=float, help=f"style strength (default {d.style_weight:g})")
     p.add_argument("--tv-weight", type=float, help=f"smoothness (default {d.tv_weight:g})")
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def params_from_args(args) -> StyleParams:
-    names = ("size", "iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
+    names = ("size", "iterations", "coarse_iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
              "style_blend", "preserve_colors", "pyramid_levels", "init", "seed", "content_layers",
              "style_layers", "style_layer_weights", "precision", "optimizer", "memory_budget")
     given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}

@@ -233,7 +233,7 @@ class _Run:
         self.shapes = shapes
         self.on_progress = on_progress
         self.should_stop = should_stop
-        self.total = params.iterations * len(shapes)
+        self.total = sum(self.iterations_at(level) for level in range(len(shapes)))
         self.iteration = 0
         self.evaluations = 0
         self.losses = {}
@@ -252,8 +252,11 @@ class _Run:
         self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
         self.seconds_spent += time.perf_counter() - start
         if not stopped:
-            self.iteration = first_iteration + self.params.iterations
+            self.iteration = first_iteration + self.iterations_at(level)
         return x, stopped
+
+    def iterations_at(self, level):
+        return self.params.level_iterations(level, len(self.shapes))
 
     def _on_device(self, level, x0, objective, start):
         """Chunks of iterations on the accelerator, reporting and polling for a cancel between
@@ -262,10 +265,10 @@ class _Run:
         run = objective.on_device(x0[None])
         first_iteration = self.iteration
         done = 0
-        while done < self.params.iterations:
+        while done < self.iterations_at(level):
             if self.should_stop is not None and self.should_stop():
                 return run.image()[0], True
-            steps = min(DEVICE_CHUNK, self.params.iterations - done)
+            steps = min(DEVICE_CHUNK, self.iterations_at(level) - done)
             loss, parts, evaluations = run.run(steps)
             done += steps
             self.iteration += steps
@@ -296,7 +299,9 @@ class _Run:
             self._report(level, start, first_iteration)
 
         try:
-            optimizers.BY_NAME[objective.plan.optimizer](fun, x0, self.params.iterations, 4 * self.params.iterations, callback, objective.plan.history)
+            iterations = self.iterations_at(level)
+            optimizers.BY_NAME[objective.plan.optimizer](fun, x0, iterations, 4 * iterations, callback,
+                                                         objective.plan.history)
         except _Stop:
             return best["x"], True
         return best["x"], False
@@ -308,7 +313,7 @@ class _Run:
         done_here = self.iteration - first_iteration
         work = self.work_done + done_here * height * width
         seconds = self.seconds_spent + time.perf_counter() - start
-        remaining = (self.params.iterations - done_here) * height * width + sum(
-            self.params.iterations * h * w for h, w in self.shapes[level + 1:])
+        remaining = (self.iterations_at(level) - done_here) * height * width + sum(
+            self.iterations_at(later) * h * w for later, (h, w) in enumerate(self.shapes) if later > level)
         self.on_progress(Progress(self.iteration, self.total, level + 1, len(self.shapes),
                                   dict(self.losses), seconds / work * remaining if work else None))

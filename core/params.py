@@ -27,6 +27,7 @@ MIN_SIDE = 32  # VGG19 pools four times before block5: smaller images have no bl
 RANGES = {
     "size": (MIN_SIDE, 16384),
     "iterations": (1, 10000),
+    "coarse_iterations": (0, 10000),
     "content_weight": (0.0, 1e9),
     "style_weight": (0.0, 1e9),
     "tv_weight": (0.0, 1e9),
@@ -36,7 +37,7 @@ RANGES = {
     "memory_budget": (0.0, 4096.0),
 }
 
-INTEGER_SETTINGS = {"size", "iterations", "pyramid_levels", "seed"}
+INTEGER_SETTINGS = {"size", "iterations", "coarse_iterations", "pyramid_levels", "seed"}
 
 # The weights of the Keras tutorial this engine started from (keras.io "Neural style transfer").
 TUTORIAL_WEIGHTS = {"content_weight": 2.5e-8, "style_weight": 1e-6, "tv_weight": 1e-6}
@@ -58,6 +59,7 @@ class StyleParams:
 
     size: int = 512
     iterations: int = 200
+    coarse_iterations: int = 0  # at each level below the full size (0: as many as ``iterations``)
     content_weight: float = 1.0
     style_weight: float = 0.5
     tv_weight: float = 1e-2
@@ -115,6 +117,12 @@ class StyleParams:
             return 0.75 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (AttributeError, ValueError, OSError):  # Windows has no sysconf
             return 8e9
+
+    def level_iterations(self, level: int, levels: int) -> int:
+        """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``."""
+        if level == levels - 1 or not self.coarse_iterations:
+            return self.iterations
+        return self.coarse_iterations
 
     def layer_weights(self) -> tuple:
         """Style layer weights, normalised to sum to 1 (equal when not given)."""

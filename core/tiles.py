@@ -35,15 +35,16 @@ def stride(layer: str) -> int:
 # Memory model, measured on the project's CPU machine (TensorFlow 2.21, 2026-11-23):
 # one 794 px tile forward and backward takes 1.2 KB per input pixel in bfloat16, 2.1 KB in float32
 # (3 KB kept, for the allocator's slack across tile shapes). An optimiser with memory m over an
-# image of n pixels keeps 2m + k vectors of 3n values: scipy's L-BFGS-B float64 ones with k = 23
-# (29 measured at m = 3: its workspace, bounds, integer arrays, its wrapper's copies and ours),
+# image of n pixels keeps 2m + k vectors of 3n values: scipy's L-BFGS-B float64 ones with k = 24
+# (29 measured at m = 3: its workspace, bounds, integer arrays, its wrapper's copies and ours; one
+# more since core.optimizers.lbfgs_b rescales the pixels),
 # core.optimizers.lbfgs_float32 float32 ones with k = 7. The per-pixel image share is calibrated on
 # whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at m = 3 with 794 and 980 px tiles): the copies
 # made around each evaluation.
 BYTES_PER_PIXEL_EVALUATED = 3000
 BYTES_FIXED = 1.5e9  # the framework, VGG19 in two precisions, content targets
 BYTES_PER_PIXEL_IMAGE = 300
-OPTIMIZER_VECTORS = {"lbfgs-b": (8, 23), "lbfgs-float32": (4, 7)}  # bytes per value, vectors beyond 2m
+OPTIMIZER_VECTORS = {"lbfgs-b": (8, 24), "lbfgs-float32": (4, 7)}  # bytes per value, vectors beyond 2m
 HOST_OPTIMIZERS = tuple(OPTIMIZER_VECTORS)  # in order of preference
 MIN_HISTORY = 3
 PLANNED_SHARE = 0.9  # slack for what the figures above leave out

@@ -41,6 +41,14 @@ def test_multiscale_runs_coarse_to_fine(engine):
     assert result.pixels.shape == (96, 128, 3)
 
 
+def test_coarse_levels_take_their_own_iteration_count(engine):
+    reports = []
+    engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=4, coarse_iterations=2, pyramid_levels=2),
+               on_progress=reports.append)
+    assert [r.level for r in reports] == [1] * 2 + [2] * 4
+    assert [r.iteration for r in reports] == list(range(1, 7)) and reports[-1].total == 6
+
+
 def test_pyramid_halves_each_level_and_drops_levels_below_the_minimum():
     assert pyramid_shapes((96, 128), 2) == [(48, 64), (96, 128)]
     assert pyramid_shapes((96, 128), 3) == [(48, 64), (96, 128)]  # 24 px is below 32
