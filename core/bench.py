@@ -103,10 +103,12 @@ def _machine():
 
 
 def _inputs(shape):
+    import numpy as np
+
     from core import images
 
-    def load(name):
-        return images.resize(images.load_image(os.path.join(SAMPLES, name))[..., :3], shape)
+    def load(name):  # whole 0..255 values (Lanczos overshoots), as the engine's uint8 input has
+        return np.clip(np.rint(images.resize(images.load_image(os.path.join(SAMPLES, name))[..., :3], shape)), 0, 255)
 
     # The style is given at the content's size, as the tutorial's batch needs; with style_scale 1
     # the engine then uses it as it is, so both sides compute exactly the same loss.

@@ -34,17 +34,16 @@ def stride(layer: str) -> int:
 
 # Memory model, measured on the project's CPU machine (TensorFlow 2.21, 2026-11-23):
 # one 794 px tile forward and backward takes 1.2 KB per input pixel in bfloat16, 2.1 KB in float32
-# (3 KB kept, for the allocator's slack across tile shapes). An optimiser with memory m over an
-# image of n pixels keeps 2m + k vectors of 3n values: scipy's L-BFGS-B float64 ones with k = 24
-# (29 measured at m = 3: its workspace, bounds, integer arrays, its wrapper's copies and ours; one
-# more since core.optimizers.lbfgs_b rescales the pixels),
-# core.optimizers.lbfgs_float32 float32 ones with k = 7. The per-pixel image share is calibrated on
-# whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at m = 3 with 794 and 980 px tiles): the copies
-# made around each evaluation.
+# (3 KB kept, for the allocator's slack across tile shapes). Beyond that, a job over an image of n
+# pixels keeps, with L-BFGS memory m, 2m + k vectors of 3n values of the optimiser's type alive:
+# its history, its own working copies and the job's copies around each evaluation. scipy's
+# L-BFGS-B (float64): k = 37, calibrated on whole 4000x3000 jobs (peaks of 15.5 and 16.3 GB at
+# m = 3 with 794 and 980 px tiles). core.optimizers.lbfgs_float32 (float32): k = 20, an estimate
+# from counting the arrays (x, gradient, direction, the line search's points, the picture's
+# copies), to be replaced by a measurement.
 BYTES_PER_PIXEL_EVALUATED = 3000
 BYTES_FIXED = 1.5e9  # the framework, VGG19 in two precisions, content targets
-BYTES_PER_PIXEL_IMAGE = 300
-OPTIMIZER_VECTORS = {"lbfgs-b": (8, 24), "lbfgs-float32": (4, 7)}  # bytes per value, vectors beyond 2m
+OPTIMIZER_VECTORS = {"lbfgs-b": (8, 37), "lbfgs-float32": (4, 20)}  # bytes per value, vectors beyond 2m
 HOST_OPTIMIZERS = tuple(OPTIMIZER_VECTORS)  # in order of preference
 MIN_HISTORY = 3
 PLANNED_SHARE = 0.9  # slack for what the figures above leave out
@@ -79,22 +78,21 @@ def plan_memory(shape: tuple, budget_bytes: float, optimizers: tuple = HOST_OPTI
     """The tile (whole if the image fits), host optimiser and L-BFGS memory for ``budget_bytes``.
 
     Of ``optimizers``, the one that remembers the most steps within the budget, the first on a
-    tie: scipy's L-BFGS-B wherever it keeps its full memory. The optimiser gets up to 60% of what
-    is left beyond the image and the framework (at least memory 3), the network the rest. Raises
+    tie: scipy's L-BFGS-B wherever it keeps its full memory. The optimiser's vectors get up to 60%
+    of what is left beyond the framework (at least memory 3), the network the rest. Raises
     ``ParamError`` when none fits with the smallest memory and tile, saying how much would.
     """
     budget = PLANNED_SHARE * budget_bytes
     pixels = shape[0] * shape[1]
     smallest_tile = (2 * HALO + MIN_INTERIOR) ** 2 * BYTES_PER_PIXEL_EVALUATED
-    fixed = BYTES_FIXED + pixels * BYTES_PER_PIXEL_IMAGE
     plans, needed = [], []
     for name in optimizers:
         value_bytes, extra_vectors = OPTIMIZER_VECTORS[name]
         vector = pixels * 3 * value_bytes
-        share = 0.6 * (budget - fixed) / vector
+        share = 0.6 * (budget - BYTES_FIXED) / vector
         history = int(min(max_history, max(MIN_HISTORY, (share - extra_vectors) // 2)))
-        left = budget - fixed - (2 * history + extra_vectors) * vector
-        needed.append(fixed + (2 * MIN_HISTORY + extra_vectors) * vector + smallest_tile)
+        left = budget - BYTES_FIXED - (2 * history + extra_vectors) * vector
+        needed.append(BYTES_FIXED + (2 * MIN_HISTORY + extra_vectors) * vector + smallest_tile)
         if left >= smallest_tile:
             side = None if pixels * BYTES_PER_PIXEL_EVALUATED <= left else int(math.sqrt(left / BYTES_PER_PIXEL_EVALUATED))
             plans.append(MemoryPlan(side, history, name))

@@ -29,8 +29,7 @@ def _planned_bytes(plan, shape):
     pixels = shape[0] * shape[1]
     value_bytes, extra_vectors = tiles.OPTIMIZER_VECTORS[plan.optimizer]
     network = (plan.tile_side ** 2 if plan.tile_side else pixels) * tiles.BYTES_PER_PIXEL_EVALUATED
-    return (tiles.BYTES_FIXED + pixels * tiles.BYTES_PER_PIXEL_IMAGE
-            + (2 * plan.history + extra_vectors) * pixels * 3 * value_bytes + network)
+    return tiles.BYTES_FIXED + (2 * plan.history + extra_vectors) * pixels * 3 * value_bytes + network
 
 
 def test_memory_plan_keeps_small_images_whole_with_scipy_and_tiles_a_4000x3000_one():
