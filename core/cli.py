@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, help=f"long side of the result in pixels (default {d.size})")
     p.add_argument("--iterations", type=int, help=f"L-BFGS iterations at the full size (default {d.iterations})")
     p.add_argument("--coarse-iterations", type=int, help="L-BFGS iterations at each smaller scale "
-                   "(default: as many as --iterations)")
+                   "(default: a quarter of --iterations)")
     p.add_argument("--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})")
     p.add_argument("--style-weight", type=float, help=f"style strength (default {d.style_weight:g})")
     p.add_argument("--tv-weight", type=float, help=f"smoothness (default {d.tv_weight:g})")

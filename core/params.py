@@ -59,7 +59,7 @@ class StyleParams:
 
     size: int = 512
     iterations: int = 200
-    coarse_iterations: int = 0  # at each level below the full size (0: as many as ``iterations``)
+    coarse_iterations: int = 0  # at each level below the full size (0: a quarter of ``iterations``)
     content_weight: float = 1.0
     style_weight: float = 0.5
     tv_weight: float = 1e-2
@@ -70,7 +70,7 @@ class StyleParams:
     style_blend: tuple | None = None
     style_scale: float = 1.0
     preserve_colors: bool = False
-    pyramid_levels: int = 3
+    pyramid_levels: int = 2
     init: str = "content"
     seed: int = 0
     seed_compatible: bool = False
@@ -119,10 +119,11 @@ class StyleParams:
             return 8e9
 
     def level_iterations(self, level: int, levels: int) -> int:
-        """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``."""
-        if level == levels - 1 or not self.coarse_iterations:
+        """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``. Smaller scales
+        lay out the large strokes cheaply; by default they get a quarter of the full size's."""
+        if level == levels - 1:
             return self.iterations
-        return self.coarse_iterations
+        return self.coarse_iterations or max(1, round(self.iterations / 4))
 
     def layer_weights(self) -> tuple:
         """Style layer weights, normalised to sum to 1 (equal when not given)."""

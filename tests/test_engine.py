@@ -32,12 +32,12 @@ def test_optimiser_lowers_the_loss_and_reports_every_iteration(engine, optimizer
     assert not result.cancelled and result.iterations == 8
 
 
-def test_multiscale_runs_coarse_to_fine(engine):
+def test_multiscale_runs_coarse_to_fine_with_a_quarter_of_the_iterations_below_full_size(engine):
     reports = []
-    result = engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=3, pyramid_levels=2),
+    result = engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=8, pyramid_levels=2),
                         on_progress=reports.append)
-    assert [r.level for r in reports] == [1] * 3 + [2] * 3
-    assert reports[-1].iteration == reports[-1].total == 6
+    assert [r.level for r in reports] == [1] * 2 + [2] * 8
+    assert reports[-1].iteration == reports[-1].total == 10
     assert result.pixels.shape == (96, 128, 3)
 
 

@@ -51,3 +51,9 @@ def test_memory_budget_is_gigabytes_or_three_quarters_of_the_machine():
     assert StyleParams(memory_budget=2).memory_budget_bytes() == 2e9
     auto = StyleParams().memory_budget_bytes()
     assert 1e9 < auto < 1e13
+
+
+def test_smaller_scales_get_a_quarter_of_the_iterations_unless_told():
+    assert [StyleParams(iterations=200).level_iterations(level, 3) for level in range(3)] == [50, 50, 200]
+    assert StyleParams(iterations=2).level_iterations(0, 2) == 1  # never zero
+    assert StyleParams(iterations=200, coarse_iterations=7).level_iterations(0, 2) == 7

@@ -25,11 +25,12 @@ from settings import SettingsError, load_settings  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
-# (label, iterations per scale); the times are for a 512-pixel result on a 2-core CPU.
+# (label, iterations at the working size; the smaller scale gets a quarter as many); the times
+# are for a 512x384 result on a 2-core CPU (bfloat16).
 QUALITY = {
-    "draft": ("Draft (about 2 minutes)", 40),
-    "standard": ("Standard (about 5 minutes)", 120),
-    "fine": ("Fine (about 10 minutes)", 250),
+    "draft": ("Draft (about 1 minute)", 40),
+    "standard": ("Standard (about 3 minutes)", 120),
+    "fine": ("Fine (about 5 minutes)", 250),
     "custom": ("Custom: use Iterations below", None),
 }
 RW = GObject.ParamFlags.READWRITE
@@ -47,7 +48,7 @@ def add_arguments(procedure):
         quality.add(nick, index, label, "")
     procedure.add_choice_argument("quality", "_Quality", "More iterations look finer and take longer",
                                   quality, "standard", RW)
-    procedure.add_int_argument("iterations", "_Iterations", "Iterations per scale, with Custom quality",
+    procedure.add_int_argument("iterations", "_Iterations", "Iterations at the working size, with Custom quality",
                                1, 5000, 120, RW)
     procedure.add_double_argument("style-strength", "Style s_trength", "How strongly the style is painted "
                                   "(1 = balanced)", 0.0, 20.0, 1.0, RW)
