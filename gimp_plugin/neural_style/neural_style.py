@@ -30,7 +30,7 @@ PROCEDURE = "python-fu-neural-style"
 QUALITY = {
     "draft": ("Draft (about 1 minute)", 40),
     "standard": ("Standard (about 3 minutes)", 120),
-    "fine": ("Fine (about 5 minutes)", 250),
+    "fine": ("Fine (about 6 minutes)", 250),
     "custom": ("Custom: use Iterations below", None),
 }
 RW = GObject.ParamFlags.READWRITE
