@@ -239,10 +239,10 @@ def _time_to_loss(engine, content, style, params, target, float32_objective, sla
         objective = build(content_rgb, style_rgbs, settings, shape)
         return _Watched(objective, check) if tuple(shape) == content.shape[:2] else objective
 
+    long_run = params.replace(iterations=300, coarse_iterations=params.level_iterations(0, params.pyramid_levels))
     engine.objective = watched
     try:
-        result = engine.run(content.astype(np.uint8), [style.astype(np.uint8)], params.replace(
-        iterations=300, coarse_iterations=params.level_iterations(0, params.pyramid_levels)),
+        result = engine.run(content.astype(np.uint8), [style.astype(np.uint8)], long_run,
                             should_stop=lambda: "seconds" in watch)
     finally:
         del engine.objective
