@@ -322,14 +322,14 @@ def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), evaluation
     import numpy as np
 
     from core import images, tiles
-    from core.engine import StyleTransfer
+    from core.engine import StyleTransfer, memory_plan
     from core.params import StyleParams
     from core.vgg import VGG19Features
 
     content = images.resize(images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3], shape)
     style = images.load_image(os.path.join(SAMPLES, "starry_night.jpg"))
     params = StyleParams(size=max(shape), iterations=100, pyramid_levels=1, memory_budget=budget_gb)
-    plan = tiles.plan_memory(shape, budget_gb * 1e9)  # as the engine plans it
+    plan = memory_plan(shape, params)
     polls = []
     start = time.perf_counter()
     result = StyleTransfer(VGG19Features(weights)).run(

@@ -66,7 +66,7 @@ class StyleTransfer:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored)."""
         out_shape = images.check_inputs(content, styles, params)
         on_device(params)  # an impossible choice fails here, before any work
-        _plan(out_shape, params)  # so does a budget too small
+        memory_plan(out_shape, params)  # so does a budget too small
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:
@@ -103,7 +103,7 @@ class StyleTransfer:
         evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``).
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
-        plan = _plan(shape, params)
+        plan = memory_plan(shape, params)
         if plan.tile_side is not None and not params.seed_compatible:
             styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
                       for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]
@@ -195,7 +195,7 @@ def on_device(params) -> bool:
     return backends.has_device_lbfgs() and backends.device_name() != "CPU"
 
 
-def _plan(shape, params):
+def memory_plan(shape, params):
     """Tiles, host optimiser and its memory for one size: the one asked for, else the best fit."""
     chosen = params.optimizer in tiles.HOST_OPTIMIZERS
     return tiles.plan_memory(shape, params.memory_budget_bytes(),
