@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.requirements-installed
-wanted=$(cat tests/requirements.txt core/requirements.txt core/requirements-jax.txt)
+wanted=$(cat tests/requirements.txt core/requirements*.txt)
 if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
     printf '%s' "$wanted" > "$stamp"

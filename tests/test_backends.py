@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_or_fail
 
 pytestmark = pytest.mark.real_weights
 
@@ -48,8 +48,8 @@ def run_job(backend, weights, **settings):
 
 def require(backend):
     if backend not in INSTALLED:
-        pytest.skip(f"{backend} is not installed in this environment (PyTorch's wheels are GPU builds "
-                    "of several GB; its comparison runs where it is installed, e.g. the GPU machine)")
+        skip_or_fail(f"{backend} is not installed in this environment (tests/run.sh installs every "
+                     "backend)")
 
 
 @pytest.mark.parametrize("backend", [b for b in MODULES if b != "tensorflow"])

@@ -68,7 +68,7 @@ def test_gpu_variant_where_the_platform_has_one():
     assert "jax[cuda12]==0.10.2" in lines and "optax==0.2.8" in lines and "tensorflow-cpu==2.21.0" in lines
     assert "jax==0.10.2" in install.requirements("jax", "darwin", none)[0]
     lines, note = install.requirements("torch", "win32", nvidia)
-    assert "torch==2.11.0" in lines and lines[-2:] == ["--extra-index-url", install.PYTORCH_CUDA_INDEX]
+    assert "torch==2.13.0" in lines and lines[-2:] == ["--extra-index-url", install.PYTORCH_CUDA_INDEX]
     assert "--extra-index-url" not in install.requirements("torch", "linux", nvidia)[0]
 
 
