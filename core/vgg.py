@@ -1,15 +1,41 @@
 """The VGG19 feature extractor, cut after the deepest layer a job uses.
 
-The full convolutional VGG19 (ImageNet weights, no classifier head) is built once; each set of
-layers gets a small functional model over it, so nothing past the deepest layer in use runs.
-A mixed-precision copy (bfloat16 arithmetic, float32 weights and outputs' consumers) is built on
-first use from the same weights.
+The convolutional part of VGG19 (Simonyan & Zisserman 2014, ImageNet weights, no classifier
+head) is built once; each set of layers gets a small functional model over it, so nothing past
+the deepest layer in use runs. A mixed-precision copy (bfloat16 arithmetic, float32 weights) is
+built on first use from the same weights.
 """
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from core.weights import FIX_HINT, WeightsError
+
+# (filters, convolutions) per block; the layer names are those of Keras' VGG19 and its weights files.
+BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
+
+
+class _Unset(keras.initializers.Initializer):
+    """Zeros made by NumPy, for weights that are about to be loaded. Keras' default random
+    initialisers compile a program per kernel shape under JAX (4.5 s of a CPU start-up)."""
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
+
+
+def vgg19_network(dtype: str | None = None, random: bool = False) -> keras.Model:
+    """VGG19's convolutional layers, with zero weights for the caller to load (``random``: Keras'
+    random initialisation, which ``keras.utils.set_random_seed`` decides). ``dtype``: a Keras
+    dtype policy such as "mixed_bfloat16"."""
+    initializer = {} if random else {"kernel_initializer": _Unset(), "bias_initializer": _Unset()}
+    image = x = keras.Input((None, None, 3), name="input_layer")
+    for block, (filters, convolutions) in enumerate(BLOCKS, start=1):
+        for i in range(1, convolutions + 1):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
+                                    dtype=dtype, **initializer)(x)
+        x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
+    return keras.Model(image, x, name="vgg19")
 
 
 class VGG19Features:
@@ -19,9 +45,10 @@ class VGG19Features:
         """``weights_path=None`` gives a randomly initialised network (seeded), for tests."""
         if weights_path is None:
             keras.utils.set_random_seed(seed)
+        self.base = vgg19_network(random=weights_path is None)
         try:
-            self.base = keras.applications.VGG19(include_top=False, weights=weights_path,
-                                                 input_shape=(None, None, 3))
+            if weights_path is not None:
+                self.base.load_weights(weights_path)
         except (OSError, ValueError, KeyError) as error:
             reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             raise WeightsError(f"the VGG19 weights file {weights_path} cannot be used ({reason}); "
@@ -44,12 +71,7 @@ class VGG19Features:
 
     def _base(self, precision):
         if precision not in self._bases:
-            previous = keras.config.dtype_policy()
-            keras.config.set_dtype_policy("mixed_bfloat16")
-            try:
-                base = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
-            finally:
-                keras.config.set_dtype_policy(previous)
+            base = vgg19_network(dtype="mixed_bfloat16")
             base.set_weights(self.base.get_weights())
             self._bases[precision] = base
         return self._bases[precision]

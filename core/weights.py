@@ -83,8 +83,9 @@ def expand_compact_weights(npz_path: str, out_path: str) -> str:
     The compact form (18 MB instead of 80 MB) stores each convolution kernel as uint8 indices
     ``<layer>_kernel_index`` into 256 float values ``<layer>_kernel_table``, plus ``<layer>_bias``.
     """
-    import keras
     import numpy as np
+
+    from core.vgg import vgg19_network
 
     if not out_path.endswith(".weights.h5"):
         raise ValueError("the expanded weights file must end in .weights.h5")
@@ -92,7 +93,7 @@ def expand_compact_weights(npz_path: str, out_path: str) -> str:
         packed = np.load(npz_path)
     except (OSError, ValueError) as error:
         raise WeightsError(f"{npz_path} is not a compact VGG19 weights file ({error})") from None
-    model = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+    model = vgg19_network()
     for layer in model.layers:
         if not layer.weights:
             continue
