@@ -102,7 +102,8 @@ def _machine():
     return {"cpus": os.cpu_count(), "backend": keras.backend.backend(), "device": device_name()}
 
 
-def _inputs(shape):
+def sample_pictures(shape):
+    """Tübingen and The Starry Night at ``shape``, both sides of every comparison."""
     import numpy as np
 
     from core import images
@@ -125,7 +126,7 @@ def _speed(weights, shape, budget):
     engine = StyleTransfer(network)
     params = StyleParams(size=max(shape))
     float32 = params.replace(precision="float32")  # as the baseline computes
-    content, style = _inputs(shape)
+    content, style = sample_pictures(shape)
     x0 = images.preprocess(content)
 
     ours = engine.objective(content, [style], float32, shape)
@@ -349,7 +350,7 @@ def _peak_memory_here(weights, shape, evaluations=3):
     from core.params import StyleParams
     from core.vgg import VGG19Features
 
-    content, style = _inputs(shape)
+    content, style = sample_pictures(shape)
     objective = StyleTransfer(VGG19Features(weights)).objective(content, [style], StyleParams(size=max(shape)), shape)
     image = images.preprocess(content)[None]
     for _ in range(evaluations):

@@ -23,12 +23,11 @@ def _engine(weights):
 
 
 def _inputs(side):
-    from core import images
+    """The main benchmark's pictures at side x side (rounded and clipped once), as the uint8 a
+    job receives."""
+    from core.bench import sample_pictures
 
-    content = images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3]
-    style = images.load_image(os.path.join(SAMPLES, "starry_night.jpg"))[..., :3]
-    shape = (side, side)
-    return images.resize(content, shape).astype("uint8"), images.resize(style, shape).astype("uint8")
+    return [picture.astype("uint8") for picture in sample_pictures((side, side))]
 
 
 def evaluation_seconds(engine, side, precision):
