@@ -141,6 +141,22 @@ def test_running_again_upgrades_in_place(installed, compact_weights):
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
 
+def test_switching_to_the_pytorch_backend_in_place(installed, compact_weights):
+    """An artist with an NVIDIA GPU on Windows or a Mac re-runs the installer with --backend torch:
+    PyTorch joins the same environment, the self-check runs on it and the plug-in starts its
+    worker on it (here on the CPU)."""
+    data, plugins, _ = installed
+    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights,
+                       "--backend", "torch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Self-check: the engine works on CPU (torch)" in result.stdout
+    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
+        settings = json.load(f)
+    assert settings["engine_device"] == "CPU (torch)" and settings["worker_command"][-2:] == ["--backend", "torch"]
+    healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
+    assert healthy.returncode == 0 and "installed and works" in healthy.stdout
+
+
 def test_a_damaged_weights_file_leaves_no_plug_in_and_no_marker(installed, tmp_path):
     data, _, _ = installed
     plugins = str(tmp_path / "plugins")
