@@ -15,7 +15,8 @@ its default precision. Prints JSON:
 
 ``--quick`` measures only the last two. Per backend and precision (``core.bench_backends``):
 ``--precisions`` (float32 against bfloat16 here), ``--gpu`` (the GPU targets), ``--pastiche``
-(end to end against pastiche, where it is installed); ``--backend`` picks the Keras backend.
+(end to end against pastiche, where it is installed), ``--startup`` (a job's start-up step by
+step); ``--backend`` picks the Keras backend.
 """
 from __future__ import annotations
 
@@ -47,16 +48,25 @@ def main(argv=None) -> int:
     parser.add_argument("--precisions", action="store_true", help="float32 against bfloat16 at 512x512")
     parser.add_argument("--gpu", action="store_true", help="the GPU figures (per evaluation, 500 iterations)")
     parser.add_argument("--pastiche", action="store_true", help="end to end against pastiche (needs it)")
+    parser.add_argument("--startup", action="store_true", help="where a job's start-up goes, step by step")
+    parser.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="folder for the pictures the runs make")
     parser.add_argument("--full-resolution", action="store_true",
                         help="peak memory of a 4000x3000 job (a few evaluations) within --memory-budget")
     parser.add_argument("--memory-budget", type=float, default=8.0, help="GB, for --full-resolution")
     parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     import_keras(args.backend)
+    import_seconds = time.perf_counter() - started
     from core.weights import resolve_weights
 
     weights = resolve_weights(args.weights, download=False)
+    if args.startup_only:
+        from core.bench_backends import startup_steps_here
+
+        print(json.dumps(startup_steps_here(weights, _shape(args.size), import_seconds)))
+        return 0
     if args.memory_only:
         print(json.dumps(_peak_memory_here(weights, _shape(args.memory_size))))
         return 0
@@ -68,8 +78,11 @@ def main(argv=None) -> int:
         print(json.dumps({"machine": _machine(), "full_resolution": _in_child(weights, command)}, indent=2))
         return 0
     report = {}
-    if args.precisions or args.gpu or args.pastiche:
+    if args.precisions or args.gpu or args.pastiche or args.startup:
         from core import bench_backends
+
+        if args.startup:
+            report["startup"] = bench_backends.startup_figures(weights)
 
         if args.pastiche:  # first, while this process holds no GPU memory the two programs need
             report["pastiche"] = bench_backends.pastiche_comparison(weights, args.out or ".")

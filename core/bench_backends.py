@@ -1,10 +1,12 @@
 """Benchmark figures per backend and precision, and on a GPU against pastiche (PyPI).
 
-Called from ``python -m core.bench`` (``--precisions``, ``--gpu``, ``--pastiche``); runs on the
-Keras backend of the process (``--backend`` there). Everything here is measured in this run.
+Called from ``python -m core.bench`` (``--precisions``, ``--gpu``, ``--pastiche``, ``--startup``);
+runs on the Keras backend of the process (``--backend`` there). Everything here is measured in
+this run.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,6 +116,59 @@ def pastiche_comparison(weights, out_dir, iterations=500, side=512):
     report["speedup_end_to_end"] = report["pastiche_seconds"] / report["engine_seconds"]
     report["speedup_end_to_end_second_run"] = report["pastiche_seconds"] / report["engine_again_seconds"]
     return report
+
+
+def startup_figures(weights, side=512):
+    """Where a job's start-up goes: a fresh process of this backend times each step up to a second
+    evaluation at side x side (one scale, the default precision and optimiser); the whole
+    process's wall time includes the interpreter's own start."""
+    command = [sys.executable, "-m", "core.bench", "--startup-only", "--size", f"{side}x{side}",
+               "--backend", _backend(), "--weights", weights]
+    start = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report["process_seconds"] = time.perf_counter() - start
+    return report
+
+
+def startup_steps_here(weights, shape, import_seconds):
+    """The steps of ``startup_figures``, in this (fresh) process; Keras was imported already,
+    in ``import_seconds``."""
+    steps = {"import_keras_and_backend": import_seconds}
+    clock = time.perf_counter()
+
+    def step(name):
+        nonlocal clock
+        now = time.perf_counter()
+        steps[name] = now - clock
+        clock = now
+
+    from core.backends import device_name
+
+    steps["device"] = device_name()
+    step("find_device")
+    import numpy as np
+
+    from core import images
+    from core.engine import StyleTransfer, on_device, precision
+    from core.params import StyleParams
+    from core.vgg import VGG19Features
+
+    step("import_engine")
+    engine = StyleTransfer(VGG19Features(weights))
+    step("network_with_weights")
+    content, style = _inputs(max(shape))
+    params = StyleParams(size=max(shape), pyramid_levels=1)
+    steps.update(precision=precision(params), optimizer="device" if on_device(params) else "host")
+    objective = engine.objective(content.astype(np.float32), [style.astype(np.float32)], params, shape)
+    step("targets")
+    image = images.preprocess(content.astype(np.float32))[None]
+    evaluate = objective.on_device(image).run if on_device(params) else lambda _: objective(image)
+    evaluate(1)
+    step("first_evaluation_with_compile")
+    evaluate(1)
+    step("second_evaluation")
+    return steps
 
 
 def _save(pixels, out_dir, name):
