@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         return 0
     if args.full_resolution:
         command = ["--job-only", "--memory-budget", str(args.memory_budget)]
-        print(json.dumps({"machine": _machine(), "full_resolution": _in_child(weights, command)}, indent=2))
+        print(json.dumps({"machine": _machine(), "full_resolution": in_child(weights, command)}, indent=2))
         return 0
     report = {}
     if args.precisions or args.gpu or args.pastiche or args.startup:
@@ -320,11 +320,12 @@ def _worker_start(weights):
 
 def _peak_memory(weights, size):
     """Peak resident memory of a fresh process doing a few evaluations at ``size``."""
-    return _in_child(weights, ["--memory-only", "--memory-size", size])
+    return in_child(weights, ["--memory-only", "--memory-size", size])
 
 
-def _in_child(weights, options):
-    """Run this benchmark with ``options`` in a fresh process (clean peak memory); its JSON."""
+def in_child(weights, options):
+    """Run this benchmark with ``options`` in a fresh process (clean peak memory, a cold start;
+    the Keras backend passes on through ``KERAS_BACKEND``); its JSON."""
     command = [sys.executable, "-m", "core.bench", *options, "--weights", weights]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])

@@ -6,7 +6,6 @@ this run.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -122,11 +121,10 @@ def startup_figures(weights, side=512):
     """Where a job's start-up goes: a fresh process of this backend times each step up to a second
     evaluation at side x side (one scale, the default precision and optimiser); the whole
     process's wall time includes the interpreter's own start."""
-    command = [sys.executable, "-m", "core.bench", "--startup-only", "--size", f"{side}x{side}",
-               "--backend", _backend(), "--weights", weights]
+    from core.bench import in_child
+
     start = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = in_child(weights, ["--startup-only", "--size", f"{side}x{side}"])
     report["process_seconds"] = time.perf_counter() - start
     return report
 
