@@ -189,7 +189,7 @@ def _tutorial_objective(network, content, style, params, shape):
                  "tv": params.tv_weight * tv}
         return parts["content"] + parts["style"] + parts["tv"], parts
 
-    compiled = value_and_grad(loss)
+    compiled = value_and_grad(loss, full.weights)
     return lambda image: compiled(image, fixed)
 
 

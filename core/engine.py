@@ -138,7 +138,8 @@ class StyleTransfer:
         if key not in self._compiled:
             extractor = self.network.extractor(params.content_layers + params.style_layers, key[-1])
             loss = _loss_function(extractor, len(params.content_layers), not params.seed_compatible)
-            self._compiled[key] = backends.value_and_grad(loss), backends.device_lbfgs(loss)
+            self._compiled[key] = (backends.value_and_grad(loss, extractor.weights),
+                                   backends.device_lbfgs(loss, extractor.weights))
         return self._compiled[key]
 
 

@@ -151,8 +151,8 @@ class TiledNetwork:
     def __init__(self, extractor, n_content):
         self.n_content = n_content
         self.extractor = extractor
-        self.forward = backends.forward(self._sums)
-        self.backward = backends.value_and_grad(self._tile_loss)
+        self.forward = backends.forward(self._sums, extractor.weights)
+        self.backward = backends.value_and_grad(self._tile_loss, extractor.weights)
 
     def _sums(self, tile, bounds, pixel_bounds, content_targets):
         """Per tile: Gram sums over the interior (style layers), content features (whole tile),

@@ -2,13 +2,18 @@
 
 Each module offers:
 
-* ``value_and_grad(loss_fn)``: ``loss_fn(image, *args)`` is written in ``keras.ops`` and returns
-  ``(loss, parts)``; the result takes NumPy arrays and returns ``(loss: float, parts: dict of
-  float, gradient: np.ndarray)`` from a single evaluation;
-* ``forward(fn)``: ``fn`` compiled for forward use only (no gradient), NumPy out;
+* ``value_and_grad(loss_fn, variables)``: ``loss_fn(image, *args)`` is written in ``keras.ops``
+  and returns ``(loss, parts)``; the result takes NumPy arrays and returns ``(loss: float, parts:
+  dict of float, gradient: np.ndarray)`` from a single evaluation;
+* ``forward(fn, variables)``: ``fn`` compiled for forward use only (no gradient), NumPy out;
 * ``device_name()``: what it computes on, for people: "CPU" or "GPU: <name>";
 * ``fast_bfloat16()``: whether bfloat16 arithmetic is faster than float32 on that device;
-* optionally ``device_lbfgs(loss_fn)``: an L-BFGS that runs on the accelerator (see jax.py).
+* optionally ``device_lbfgs(loss_fn, variables)``: an L-BFGS that runs on the accelerator (see
+  jax.py).
+
+``variables`` are the Keras variables the function reads (the network's weights, e.g.
+``model.weights``): a compiler that would otherwise bake them into the program as constants
+gets them as arguments instead.
 """
 import functools
 import importlib
@@ -20,23 +25,23 @@ def _module():
     return importlib.import_module(f"core.backends.{keras.backend.backend()}")
 
 
-def value_and_grad(loss_fn):
+def value_and_grad(loss_fn, variables):
     """``value_and_grad`` of the backend Keras runs on (``KERAS_BACKEND``)."""
-    return _module().value_and_grad(loss_fn)
+    return _module().value_and_grad(loss_fn, variables)
 
 
-def forward(fn):
+def forward(fn, variables):
     """``fn(*args)`` compiled without gradients; its (nested) results come back as NumPy."""
-    return _module().forward(fn)
+    return _module().forward(fn, variables)
 
 
 def has_device_lbfgs() -> bool:
     return hasattr(_module(), "device_lbfgs")
 
 
-def device_lbfgs(loss_fn):
+def device_lbfgs(loss_fn, variables):
     """The backend's on-device L-BFGS for ``loss_fn``, or None where it has none."""
-    return _module().device_lbfgs(loss_fn) if has_device_lbfgs() else None
+    return _module().device_lbfgs(loss_fn, variables) if has_device_lbfgs() else None
 
 
 def device_name() -> str:

@@ -4,9 +4,11 @@ On a GPU an evaluation takes about a millisecond, less than scipy's L-BFGS-B spe
 bookkeeping for a 512 px image; so there the whole iteration runs on the device (optax's L-BFGS
 with a zoom line search) in jit-compiled chunks, returning to Python only between chunks.
 """
+import functools
 import os
 
 import jax
+import keras
 import numpy as np
 import optax
 
@@ -18,19 +20,35 @@ jax.config.update("jax_compilation_cache_dir", os.environ.get(
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
-def value_and_grad(loss_fn):
+def _weights_as_argument(fn, variables):
+    """``fn(first, *rest)`` as ``(first, weights, *rest)``, reading ``variables`` from ``weights``,
+    and the variables' current values to pass. Closed over, the weights would be compiled into
+    every program as constants: 80 MB in each, slow to compile, 45-160 MB per cache file."""
+    variables = list(variables)
+
+    @functools.wraps(fn)  # compiled programs keep fn's name
+    def call(first, weights, *rest):
+        with keras.StatelessScope(state_mapping=list(zip(variables, weights))):
+            return fn(first, *rest)
+
+    return call, [variable.value for variable in variables]
+
+
+def value_and_grad(loss_fn, variables):
+    loss_fn, weights = _weights_as_argument(loss_fn, variables)
     evaluate = jax.jit(jax.value_and_grad(loss_fn, has_aux=True))
 
     def call(image: np.ndarray, *args):
-        (loss, parts), grad = evaluate(image, *args)
+        (loss, parts), grad = evaluate(image, weights, *args)
         return float(loss), {name: float(value) for name, value in parts.items()}, np.asarray(grad)
 
     return call
 
 
-def device_lbfgs(loss_fn, memory: int = 20):
+def device_lbfgs(loss_fn, variables, memory: int = 20):
     """``start(image, args) -> DeviceRun``: L-BFGS on ``loss_fn(image, *args)`` that keeps the
     image, the optimiser's memory and ``args`` on the device. Compiled once per image shape."""
+    loss_fn, weights = _weights_as_argument(loss_fn, variables)
     optimiser = optax.lbfgs(memory_size=memory)
 
     @jax.jit
@@ -53,14 +71,15 @@ def device_lbfgs(loss_fn, memory: int = 20):
 
     def start(image: np.ndarray, args):
         x = jax.device_put(image)
-        return DeviceRun(iterate, x, optimiser.init(x), jax.device_put(args))
+        return DeviceRun(iterate, x, optimiser.init(x), (weights, *jax.device_put(args)))
 
     return start
 
 
-def forward(fn):
+def forward(fn, variables):
+    fn, weights = _weights_as_argument(fn, variables)
     compiled = jax.jit(fn)
-    return lambda *args: jax.tree.map(np.asarray, compiled(*args))
+    return lambda first, *rest: jax.tree.map(np.asarray, compiled(first, weights, *rest))
 
 
 class DeviceRun:

@@ -1,9 +1,11 @@
-"""Loss and gradient under TensorFlow: one traced graph, shapes relaxed across image sizes."""
+"""Loss and gradient under TensorFlow: one traced graph, shapes relaxed across image sizes.
+
+The graph reads the network's variables by reference, so ``variables`` needs no handling here."""
 import numpy as np
 import tensorflow as tf
 
 
-def value_and_grad(loss_fn):
+def value_and_grad(loss_fn, variables):
     @tf.function(reduce_retracing=True, autograph=False)
     def evaluate(image, *args):
         with tf.GradientTape() as tape:
@@ -18,7 +20,7 @@ def value_and_grad(loss_fn):
     return call
 
 
-def forward(fn):
+def forward(fn, variables):
     compiled = tf.function(fn, reduce_retracing=True, autograph=False)
 
     def call(*args):

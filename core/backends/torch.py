@@ -1,10 +1,12 @@
-"""Loss and gradient under PyTorch: eager autograd on the device Keras placed the network on."""
+"""Loss and gradient under PyTorch: eager autograd on the device Keras placed the network on.
+
+Eager code reads the network's variables as it goes, so ``variables`` needs no handling here."""
 import numpy as np
 import torch
 from keras import ops
 
 
-def value_and_grad(loss_fn):
+def value_and_grad(loss_fn, variables):
     def call(image: np.ndarray, *args):
         image = ops.convert_to_tensor(image).detach().requires_grad_(True)
         args = [_to_tensors(arg) for arg in args]
@@ -16,7 +18,7 @@ def value_and_grad(loss_fn):
     return call
 
 
-def forward(fn):
+def forward(fn, variables):
     def call(*args):
         with torch.no_grad():
             out = fn(*[_to_tensors(arg) for arg in args])
