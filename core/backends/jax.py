@@ -18,6 +18,8 @@ from core.weights import keras_cache_dir
 jax.config.update("jax_compilation_cache_dir", os.environ.get(
     "JAX_COMPILATION_CACHE_DIR", os.path.join(keras_cache_dir(), "jax-compiled")))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+# One set of programs per new image size: keep the most recently used within 1 GiB.
+jax.config.update("jax_compilation_cache_max_size", 2**30)
 
 
 def _weights_as_argument(fn, variables):
