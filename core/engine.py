@@ -108,20 +108,15 @@ class StyleTransfer:
             styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
                       for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]
             return tiles.TiledObjective(self._tiled_network(params), params, shape, plan, content_in, styles)
-        n_content = len(params.content_layers)
-        extractor = self.network.extractor(params.content_layers + params.style_layers, precision(params))
-        normalise = not params.seed_compatible
-        content_targets = [ops.convert_to_numpy(f) for f in _features(extractor, content_in)[:n_content]]
+        evaluate, device_lbfgs, targets = self._compiled_functions(params)
+        content_targets = targets(content_in[None])[0]
         style_targets = [0.0] * len(params.style_layers)
         for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs))):
             style_shape = _style_shape(style_rgb.shape, shape, params)
-            features = _features(extractor, images.preprocess(images.resize(style_rgb, style_shape)))
-            for i, f in enumerate(features[n_content:]):
-                style_targets[i] = style_targets[i] + blend * ops.convert_to_numpy(
-                    losses.gram_matrix(f, normalise))
+            grams = targets(images.preprocess(images.resize(style_rgb, style_shape))[None])[1]
+            style_targets = [target + blend * gram for target, gram in zip(style_targets, grams)]
         weights = np.array([params.content_weight, params.style_weight, params.tv_weight,
                             *params.layer_weights()], dtype=np.float32)
-        evaluate, device_lbfgs = self._compiled_loss(params)
         return Objective(evaluate, device_lbfgs, (content_targets, style_targets, weights), plan)
 
     def _tiled_network(self, params):
@@ -131,15 +126,19 @@ class StyleTransfer:
             self._compiled[key] = tiles.TiledNetwork(extractor, len(params.content_layers))
         return self._compiled[key]
 
-    def _compiled_loss(self, params):
-        """The traced loss-and-gradient function and on-device L-BFGS (or None) for this layer
-        set, formula and precision (cached: tracing and compiling are slow)."""
+    def _compiled_functions(self, params):
+        """For this layer set, formula and precision: the loss and gradient, the on-device L-BFGS
+        (or None), and ``targets(image) -> (content activations, style Gram matrices)``, each
+        traced and compiled once (cached: tracing and compiling are slow)."""
         key = (params.content_layers, params.style_layers, params.seed_compatible, precision(params))
         if key not in self._compiled:
             extractor = self.network.extractor(params.content_layers + params.style_layers, key[-1])
-            loss = _loss_function(extractor, len(params.content_layers), not params.seed_compatible)
+            n_content, normalise = len(params.content_layers), not params.seed_compatible
+            loss = _loss_function(extractor, n_content, normalise)
             self._compiled[key] = (backends.value_and_grad(loss, extractor.weights),
-                                   backends.device_lbfgs(loss, extractor.weights))
+                                   backends.device_lbfgs(loss, extractor.weights),
+                                   backends.forward(_targets_function(extractor, n_content, normalise),
+                                                    extractor.weights))
         return self._compiled[key]
 
 
@@ -161,6 +160,16 @@ class Objective:
 
     def on_device(self, image):
         return self._device_lbfgs(image, self.args)
+
+
+def _targets_function(extractor, n_content, normalise):
+    """``image -> (activations at the content layers, Gram matrices at the style layers)``: what
+    the loss compares with, from the content image and from each style image, once per size."""
+    def targets(image):
+        features = _features(extractor, image)
+        return features[:n_content], [losses.gram_matrix(f, normalise) for f in features[n_content:]]
+
+    return targets
 
 
 def _loss_function(extractor, n_content, normalise):
@@ -204,10 +213,8 @@ def memory_plan(shape, params):
 
 
 def _features(extractor, image):
-    """Activations as a float32 list (losses stay float32 whatever the network computes in),
-    for a (h, w, 3) array or a (1, h, w, 3) tensor."""
-    if len(image.shape) == 3:
-        image = image[None]
+    """Activations of a (1, h, w, 3) image as a float32 list (losses stay float32 whatever the
+    network computes in)."""
     out = extractor(image)
     return [ops.cast(f, "float32") for f in (out if isinstance(out, (list, tuple)) else [out])]
 

@@ -3,6 +3,7 @@ import threading
 
 import numpy as np
 import pytest
+from keras import ops
 
 from core import images
 from core.engine import StyleTransfer, pyramid_shapes
@@ -126,7 +127,7 @@ def test_too_small_content_or_style_is_refused(engine):
 def tutorial_loss(extractor, content, style, combination, params):
     """The Keras tutorial's loss, in NumPy, over one batch of (content, style, combination)."""
     batch = np.stack([content, style, combination])
-    features = [np.asarray(f, np.float64) for f in extractor(batch)]
+    features = [ops.convert_to_numpy(f).astype(np.float64) for f in extractor(batch)]
     n_content = len(params.content_layers)
     pixels = combination.shape[0] * combination.shape[1]
     loss = params.content_weight * ((features[0][2] - features[0][0]) ** 2).sum()
