@@ -157,6 +157,17 @@ def test_switching_to_the_pytorch_backend_in_place(installed, compact_weights):
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
 
 
+def test_switching_to_the_jax_backend_keeps_its_compiled_programs_in_the_engine(installed, compact_weights):
+    """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax. JAX keeps
+    the programs it compiles in the engine's environment, so uninstalling removes them too."""
+    data, plugins, _ = installed
+    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights,
+                       "--backend", "jax")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Self-check: the engine works on CPU (jax)" in result.stdout
+    assert os.listdir(os.path.join(data, "venv", "jax-compiled"))  # the self-check's programs
+
+
 def test_a_damaged_weights_file_leaves_no_plug_in_and_no_marker(installed, tmp_path):
     data, _, _ = installed
     plugins = str(tmp_path / "plugins")

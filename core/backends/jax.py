@@ -6,6 +6,7 @@ with a zoom line search) in jit-compiled chunks, returning to Python only betwee
 """
 import functools
 import os
+import sys
 
 import jax
 import keras
@@ -14,9 +15,13 @@ import optax
 
 from core.weights import keras_cache_dir
 
-# Compiling the network takes longer than a whole job on a GPU: keep the compiled programs.
-jax.config.update("jax_compilation_cache_dir", os.environ.get(
-    "JAX_COMPILATION_CACHE_DIR", os.path.join(keras_cache_dir(), "jax-compiled")))
+# Compiling the network takes longer than a whole job on a GPU: keep the compiled programs, in the
+# engine's environment (so removing the engine removes them), unless JAX_COMPILATION_CACHE_DIR
+# (which JAX reads itself) names a place.
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    in_venv = sys.prefix != sys.base_prefix
+    jax.config.update("jax_compilation_cache_dir",
+                      os.path.join(sys.prefix if in_venv else keras_cache_dir(), "jax-compiled"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 # One set of programs per new image size: keep the most recently used within 1 GiB.
 jax.config.update("jax_compilation_cache_max_size", 2**30)
