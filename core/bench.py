@@ -323,11 +323,13 @@ def _peak_memory(weights, size):
     return in_child(weights, ["--memory-only", "--memory-size", size])
 
 
-def in_child(weights, options):
+def in_child(weights, options, environment=None):
     """Run this benchmark with ``options`` in a fresh process (clean peak memory, a cold start;
-    the Keras backend passes on through ``KERAS_BACKEND``); its JSON."""
+    the Keras backend passes on through ``KERAS_BACKEND``; ``environment`` adds variables); its
+    JSON."""
     command = [sys.executable, "-m", "core.bench", *options, "--weights", weights]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
+                               env=dict(os.environ, **(environment or {})))
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 

