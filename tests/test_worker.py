@@ -12,7 +12,7 @@ import pytest
 
 from core import protocol
 from core.protocol import Pixels
-from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError
+from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError, clean_environment, popen_options
 from tests.conftest import ROOT
 
 WORKER = [sys.executable, "-m", "core.worker", "--random-weights"]
@@ -213,6 +213,37 @@ def test_a_missing_program_gives_a_clear_error():
     with pytest.raises(WorkerError, match="could not be started .* /nonexistent/python") as error:
         WorkerClient(["/nonexistent/python", "-m", "core.worker"]).start()
     assert "installer" in error.value.user_text()
+
+
+def test_the_worker_starts_from_an_appimage_gimps_environment(tmp_path, monkeypatch):
+    """An AppImage GIMP gives its plug-ins its own Python home and its bundled libraries first on
+    the loader's path; one that does not fit the engine (here, not a library at all) must not
+    reach the worker."""
+    bundle_libs = tmp_path / "appimage" / "usr" / "lib"
+    bundle_libs.mkdir(parents=True)
+    (bundle_libs / "libz.so.1").write_bytes(b"not a library")
+    monkeypatch.setenv("APPDIR", str(tmp_path / "appimage"))
+    monkeypatch.setenv("LD_LIBRARY_PATH", os.pathsep.join(filter(None, [str(bundle_libs),
+                                                                         os.environ.get("LD_LIBRARY_PATH")])))
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "appimage" / "usr"))
+    with WorkerClient(WORKER) as client:
+        assert not client.run_job(FAST, CONTENT, [STYLE]).cancelled
+
+
+def test_the_workers_environment_keeps_what_is_not_gimps():
+    bundle = "/tmp/.mount_GIMP_x"
+    environ = {"APPDIR": bundle, "HOME": "/home/artist", "PYTHONPATH": f"{bundle}/usr/lib/python3",
+               "LD_LIBRARY_PATH": f"{bundle}/usr/lib:/opt/cuda/lib64;{bundle}/lib",
+               "LD_PRELOAD": f"{bundle}/usr/lib/libhook.so /usr/lib/libmine.so"}
+    assert clean_environment(environ) == {"APPDIR": bundle, "HOME": "/home/artist",
+                                          "LD_LIBRARY_PATH": "/opt/cuda/lib64", "LD_PRELOAD": "/usr/lib/libmine.so"}
+    outside_an_appimage = {"LD_LIBRARY_PATH": "/opt/gimp/lib", "PYTHONHOME": "/opt/gimp"}
+    assert clean_environment(outside_an_appimage) == {"LD_LIBRARY_PATH": "/opt/gimp/lib"}
+
+
+def test_on_windows_the_worker_opens_no_console_window():
+    assert popen_options("win32") == {"creationflags": 0x08000000}  # CREATE_NO_WINDOW
+    assert popen_options("linux") == {} and popen_options("darwin") == {}
 
 
 def test_a_worker_of_another_protocol_version_is_refused():

@@ -1,7 +1,8 @@
 """Talks to the engine's worker process. Standard library only, no ``gi``: testable anywhere.
 
 Starts ``python -m core.worker`` (or any command speaking ``core.protocol``, such as one over
-ssh) with an environment cleaned of GIMP's Python settings, checks its hello, sends jobs,
+ssh) with an environment cleaned of GIMP's Python settings (and of an AppImage GIMP's bundled
+libraries), without a console window on Windows, checks its hello, sends jobs,
 passes progress on, cancels, and stops it. Every failure is a ``WorkerError`` whose text an
 artist can act on, with the tail of the worker's stderr for the details.
 """
@@ -11,7 +12,9 @@ import collections
 import itertools
 import os
 import queue
+import re
 import subprocess
+import sys
 import threading
 import time
 from typing import NamedTuple
@@ -41,10 +44,31 @@ class JobResult(NamedTuple):
     cancelled: bool
 
 
+# The dynamic loader's search lists, how they are split, and how they are joined.
+LOADER_LISTS = {"LD_LIBRARY_PATH": (r"[:;]", ":"), "LD_PRELOAD": (r"[:\s]", " ")}
+
+
 def clean_environment(environ=None) -> dict:
-    """The environment minus the PYTHON* settings GIMP makes for its own interpreter."""
+    """The environment for the worker: without the PYTHON* settings GIMP makes for its own
+    interpreter, and, in an AppImage GIMP (``APPDIR`` set), without its bundled libraries in the
+    loader's lists, which would shadow the libraries the engine was built against."""
     environ = os.environ if environ is None else environ
-    return {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+    clean = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
+    if environ.get("APPDIR"):
+        bundle = os.path.join(os.path.abspath(environ["APPDIR"]), "")
+        for name, (split, join) in LOADER_LISTS.items():
+            kept = [entry for entry in re.split(split, clean.get(name, ""))
+                    if entry and not os.path.abspath(entry).startswith(bundle)]
+            if kept:
+                clean[name] = join.join(kept)
+            else:
+                clean.pop(name, None)
+    return clean
+
+
+def popen_options(platform=sys.platform) -> dict:
+    """On Windows, no console window for the worker: GIMP has none to lend, so one would pop up."""
+    return {"creationflags": 0x08000000} if platform == "win32" else {}  # CREATE_NO_WINDOW
 
 
 class WorkerClient:
@@ -72,7 +96,8 @@ class WorkerClient:
         """Start the worker and wait for its hello; returns the hello."""
         try:
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, env=clean_environment(), cwd=self.cwd)
+                                             stderr=subprocess.PIPE, env=clean_environment(), cwd=self.cwd,
+                                             **popen_options())
         except OSError as error:
             raise WorkerError(f"the Neural Style engine could not be started ({error.strerror}: "
                               f"{self.command[0]})", "Run the Neural Style installer again.") from None
