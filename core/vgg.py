@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from core import backends
 from core.weights import FIX_HINT, WeightsError
 
 # (filters, convolutions) per block; the layer names are those of Keras' VGG19 and its weights files.
@@ -24,6 +25,20 @@ class _Unset(keras.initializers.Initializer):
         return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
 
 
+class _Conv2D(keras.layers.Conv2D):
+    """Keras' Conv2D (same weights, same names), convolving by ``core.backends.convolution``."""
+
+    def convolution_op(self, inputs, kernel):
+        return backends.convolution(inputs, kernel)
+
+
+class _MaxPooling2D(keras.layers.MaxPooling2D):
+    """Keras' 2x2 MaxPooling2D, pooling by ``core.backends.max_pool``."""
+
+    def call(self, inputs):
+        return backends.max_pool(inputs)
+
+
 def vgg19_network(dtype: str | None = None, random: bool = False) -> keras.Model:
     """VGG19's convolutional layers, with zero weights for the caller to load (``random``: Keras'
     random initialisation, which ``keras.utils.set_random_seed`` decides). ``dtype``: a Keras
@@ -32,9 +47,9 @@ def vgg19_network(dtype: str | None = None, random: bool = False) -> keras.Model
     image = x = keras.Input((None, None, 3), name="input_layer")
     for block, (filters, convolutions) in enumerate(BLOCKS, start=1):
         for i in range(1, convolutions + 1):
-            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
+            x = _Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
                                     dtype=dtype, **initializer)(x)
-        x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
+        x = _MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
     return keras.Model(image, x, name="vgg19")
 
 

@@ -9,7 +9,9 @@ Each module offers:
 * ``device_name()``: what it computes on, for people: "CPU" or "GPU: <name>";
 * ``fast_bfloat16()``: whether bfloat16 arithmetic is faster than float32 on that device;
 * optionally ``device_lbfgs(loss_fn, variables)``: an L-BFGS that runs on the accelerator (see
-  jax.py).
+  jax.py);
+* optionally ``convolution(inputs, kernel)`` and ``max_pool(inputs)``: VGG19's layers, where the
+  backend does them better than Keras does (see torch.py).
 
 ``variables`` are the Keras variables the function reads (the network's weights, e.g.
 ``model.weights``): a compiler that would otherwise bake them into the program as constants
@@ -19,6 +21,7 @@ import functools
 import importlib
 
 import keras
+from keras import ops
 
 
 def _module():
@@ -42,6 +45,21 @@ def has_device_lbfgs() -> bool:
 def device_lbfgs(loss_fn, variables):
     """The backend's on-device L-BFGS for ``loss_fn``, or None where it has none."""
     return _module().device_lbfgs(loss_fn, variables) if has_device_lbfgs() else None
+
+
+def convolution(inputs, kernel):
+    """VGG19's convolution: 3x3 kernel (height, width, in, out), stride 1, "same" padding, on
+    (batch, height, width, channels) inputs: the backend's own where it has one, else Keras'."""
+    if hasattr(_module(), "convolution"):
+        return _module().convolution(inputs, kernel)
+    return ops.conv(inputs, kernel, padding="same")
+
+
+def max_pool(inputs):
+    """VGG19's 2x2 max pooling with stride 2: the backend's own where it has one, else Keras'."""
+    if hasattr(_module(), "max_pool"):
+        return _module().max_pool(inputs)
+    return ops.max_pool(inputs, 2, 2, padding="valid")
 
 
 def device_name() -> str:

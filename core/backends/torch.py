@@ -3,6 +3,7 @@
 Eager code reads the network's variables as it goes, so ``variables`` needs no handling here."""
 import numpy as np
 import torch
+import torch.nn.functional as F
 from keras import ops
 
 
@@ -37,6 +38,19 @@ def _to_tensors(value):
     if isinstance(value, (list, tuple)):
         return [_to_tensors(v) for v in value]
     return ops.convert_to_tensor(value)
+
+
+def convolution(inputs, kernel):
+    """Keras' torch convolution copies a (batch, height, width, channels) input twice per call, to
+    a contiguous NCHW tensor and back to a channels-last layout, and its gradient twice more. The
+    permuted view already is the channels-last NCHW tensor PyTorch convolves, with no copy."""
+    kernel = ops.convert_to_tensor(kernel).permute(3, 2, 0, 1)
+    return F.conv2d(inputs.permute(0, 3, 1, 2), kernel, padding="same").permute(0, 2, 3, 1)
+
+
+def max_pool(inputs):
+    """2x2 max pooling on the channels-last view, without Keras' copy to NCHW."""
+    return F.max_pool2d(inputs.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
 
 
 def device_name() -> str:
