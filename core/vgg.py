@@ -25,14 +25,16 @@ class _Unset(keras.initializers.Initializer):
         return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
 
 
-class _Conv2D(keras.layers.Conv2D):
-    """Keras' Conv2D (same weights, same names), convolving by ``core.backends.convolution``."""
+# Keras' layers, computing by ``core.backends``. Their class names are Keras' own on purpose:
+# ``.weights.h5`` files address each layer by its class name, so ours read and write the same files.
+class Conv2D(keras.layers.Conv2D):
+    """Keras' Conv2D, convolving by ``core.backends.convolution``."""
 
     def convolution_op(self, inputs, kernel):
         return backends.convolution(inputs, kernel)
 
 
-class _MaxPooling2D(keras.layers.MaxPooling2D):
+class MaxPooling2D(keras.layers.MaxPooling2D):
     """Keras' 2x2 MaxPooling2D, pooling by ``core.backends.max_pool``."""
 
     def call(self, inputs):
@@ -47,9 +49,9 @@ def vgg19_network(dtype: str | None = None, random: bool = False) -> keras.Model
     image = x = keras.Input((None, None, 3), name="input_layer")
     for block, (filters, convolutions) in enumerate(BLOCKS, start=1):
         for i in range(1, convolutions + 1):
-            x = _Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
+            x = Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
                                     dtype=dtype, **initializer)(x)
-        x = _MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
+        x = MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
     return keras.Model(image, x, name="vgg19")
 
 

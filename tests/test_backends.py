@@ -38,7 +38,7 @@ print(json.dumps({"curve": curve, "losses": result.losses}))
 
 
 SAME_AS_KERAS = """
-import json, sys
+import json, os, sys
 from core.quiet import import_keras
 import_keras(sys.argv[1])
 import keras
@@ -50,10 +50,14 @@ x = np.random.default_rng(0).normal(0, 50, (1, 45, 67, 3)).astype("float32")  # 
 expected = keras.ops.convert_to_numpy(reference(x))
 ours = keras.ops.convert_to_numpy(network.extractor(("block5_pool",))(x))
 mixed = keras.ops.convert_to_numpy(network.extractor(("block5_pool",), "bfloat16")(x)).astype("float32")
+saved = os.path.join(sys.argv[3], "keras_vgg19.weights.h5")  # Keras' own weights format, from its VGG19
+reference.save_weights(saved)
+from_saved = keras.ops.convert_to_numpy(VGG19Features(saved).extractor(("block5_pool",))(x))
 print(json.dumps({"names": [layer.name for layer in network.base.layers[1:]],
                   "reference_names": [layer.name for layer in reference.layers[1:]],
                   "shapes": [ours.shape, expected.shape], "scale": float(np.abs(expected).mean()),
                   "float32_error": float(np.abs(ours - expected).max()),
+                  "from_saved_error": float(np.abs(from_saved - expected).max()),
                   "bfloat16_error": float(np.abs(mixed - expected).mean())}))
 """
 
@@ -109,15 +113,16 @@ def require(backend):
 
 
 @pytest.mark.parametrize("backend", list(MODULES))
-def test_our_vgg19_computes_what_keras_applications_vgg19_computes(backend, real_weights):
+def test_our_vgg19_computes_what_keras_applications_vgg19_computes(backend, real_weights, tmp_path):
     """The network is built here without random initialisation (fast start-up) and, under PyTorch,
     with its own convolution and pooling; with the same weights it must be Keras' own VGG19, layer
-    for layer, in both precisions."""
+    for layer, in both precisions, and read the weights files Keras' VGG19 writes."""
     require(backend)
-    found = run_script(SAME_AS_KERAS, backend, real_weights)
+    found = run_script(SAME_AS_KERAS, backend, real_weights, str(tmp_path))
     assert found["names"] == found["reference_names"] and found["shapes"][0] == found["shapes"][1]
     assert found["scale"] > 0
     assert found["float32_error"] <= 1e-5 * found["scale"], found
+    assert found["from_saved_error"] <= 1e-5 * found["scale"], found  # reads Keras' .weights.h5
     assert found["bfloat16_error"] < 0.05 * found["scale"], found
 
 
