@@ -3,8 +3,9 @@
 No file or network I/O here: pixels in, pixels out. Content features and blended style Gram
 matrices are computed once per pyramid level; each evaluation runs only the image being
 optimised through the network and returns loss and gradient together. Progress goes to a
-callback once per iteration; ``should_stop`` is polled before every evaluation, so a cancel
-takes effect within one evaluation and returns the best image so far.
+callback once per iteration; ``should_stop`` is polled before every evaluation (and, in tiles,
+before every tile), so a cancel takes effect within one evaluation or tile and returns the best
+image so far.
 """
 from __future__ import annotations
 
@@ -82,7 +83,12 @@ class StyleTransfer:
                      else _noise(shape, params.seed))
             else:
                 x = images.resize(x, shape)
-            x, stopped = run.optimise(level, x, self.objective(content_rgb, style_rgbs, params, shape))
+            try:
+                objective = self.objective(content_rgb, style_rgbs, params, shape, run.cancel_check)
+            except _Stop:  # while computing this size's targets: the image so far is the result
+                stopped = True
+                break
+            x, stopped = run.optimise(level, x, objective)
             if stopped:
                 break
 
@@ -96,18 +102,20 @@ class StyleTransfer:
             pixels = np.concatenate([pixels, alpha], axis=-1)
         return Result(pixels, run.losses, run.iteration, run.evaluations, stopped)
 
-    def objective(self, content_rgb, style_rgbs, params, shape):
+    def objective(self, content_rgb, style_rgbs, params, shape, cancel_check=None):
         """Loss and gradient at one size: ``f(image (1, h, w, 3)) -> (loss, parts, gradient)``.
 
         Content activations and blended style Gram matrices are computed here, once. A size whose
-        evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``).
+        evaluation would not fit ``params.memory_budget`` is evaluated in tiles (``core.tiles``),
+        calling ``cancel_check`` before each tile.
         """
         content_in = images.preprocess(images.resize(content_rgb, shape))
         plan = memory_plan(shape, params)
         if plan.tile_side is not None and not params.seed_compatible:
             styles = [(images.preprocess(images.resize(style_rgb, _style_shape(style_rgb.shape, shape, params))), blend)
                       for style_rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))]
-            return tiles.TiledObjective(self._tiled_network(params), params, shape, plan, content_in, styles)
+            return tiles.TiledObjective(self._tiled_network(params), params, shape, plan, content_in, styles,
+                                        cancel_check)
         evaluate, device_lbfgs, targets = self._compiled_functions(params)
         content_targets = targets(content_in[None])[0]
         style_targets = [0.0] * len(params.style_layers)
@@ -263,6 +271,11 @@ class _Run:
             self.iteration = first_iteration + self.iterations_at(level)
         return x, stopped
 
+    def cancel_check(self):
+        """Raises ``_Stop`` once the caller wants to stop."""
+        if self.should_stop is not None and self.should_stop():
+            raise _Stop
+
     def iterations_at(self, level):
         return self.params.level_iterations(level, len(self.shapes))
 
@@ -292,8 +305,7 @@ class _Run:
         first_iteration = self.iteration
 
         def fun(x):
-            if self.should_stop is not None and self.should_stop():
-                raise _Stop
+            self.cancel_check()
             image = x.astype(np.float32, copy=False).reshape(1, *shape)
             loss, parts, grad = objective(image)
             self.evaluations += 1

@@ -192,12 +192,21 @@ def _as_list(out):
 class TiledImage:
     """One image size cut into tiles, for a layer set: whole-image sums from tile passes."""
 
-    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int):
+    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int, cancel_check=None):
         self.network, self.layers, self.shape = network, layers, shape
+        self.cancel_check = cancel_check
         self.tiles = plan_tiles(shape, tile_side)
         self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
         self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
         self.feature_shapes = [(shape[0] // stride(name), shape[1] // stride(name)) for name in layers]
+
+    def _each_tile(self):
+        """(tile, feature bounds, pixel bounds), calling ``cancel_check`` before each tile: a tile
+        takes seconds where a whole evaluation at full resolution takes minutes."""
+        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+            if self.cancel_check is not None:
+                self.cancel_check()
+            yield tile, bounds, pixel_bounds
 
     def _window(self, image, tile):
         return image[None, tile.top:tile.bottom, tile.left:tile.right, :]
@@ -206,7 +215,7 @@ class TiledImage:
         """The whole image's content-layer activations, assembled from the tiles' interiors."""
         n = self.network.n_content
         out = None
-        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+        for tile, bounds, pixel_bounds in self._each_tile():
             _, features, _, _ = self.network.forward(self._window(image, tile), bounds, pixel_bounds,
                                                      self._zero_targets(tile))
             if out is None:
@@ -221,7 +230,7 @@ class TiledImage:
     def gram_sums(self, image, content_targets=None):
         """Whole-image Gram sums per style layer, squared content differences, smoothness sum."""
         grams, squares, tv = None, None, 0.0
-        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+        for tile, bounds, pixel_bounds in self._each_tile():
             targets = self._tile_targets(content_targets, tile) if content_targets else \
                 self._zero_targets(tile)
             tile_grams, _, tile_squares, tile_tv = self.network.forward(
@@ -234,7 +243,7 @@ class TiledImage:
     def gradient(self, image, content_targets, gram_gradients, weights):
         """The whole image's gradient, tile by tile."""
         grad = np.zeros_like(image)
-        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
+        for tile, bounds, pixel_bounds in self._each_tile():
             _, _, tile_grad = self.network.backward(
                 self._window(image, tile), bounds, pixel_bounds,
                 self._tile_targets(content_targets, tile), gram_gradients, weights)
@@ -267,19 +276,21 @@ class TiledObjective:
     parts, gradient)``, equal to the untiled ``engine.Objective`` up to float rounding.
 
     ``content_in``: the preprocessed content at this size; ``styles``: (preprocessed style image,
-    blend weight) pairs. Targets are computed here, in tiles too.
+    blend weight) pairs. Targets are computed here, in tiles too. ``cancel_check`` is called before
+    every tile and raises to abandon the work.
     """
 
     runs_on_device = False
 
-    def __init__(self, network: TiledNetwork, params, shape, plan: MemoryPlan, content_in, styles):
+    def __init__(self, network: TiledNetwork, params, shape, plan: MemoryPlan, content_in, styles,
+                 cancel_check=None):
         layers = params.content_layers + params.style_layers
         self.params, self.plan = params, plan
-        self.image = TiledImage(network, layers, shape, plan.tile_side)
+        self.image = TiledImage(network, layers, shape, plan.tile_side, cancel_check)
         self.content_targets = self.image.content_features(content_in)
         self.style_targets = [0.0] * len(params.style_layers)
         for style_in, blend in styles:
-            style = TiledImage(network, layers, style_in.shape[:2], plan.tile_side)
+            style = TiledImage(network, layers, style_in.shape[:2], plan.tile_side, cancel_check)
             grams, _, _ = style.gram_sums(style_in)
             for i, gram in enumerate(grams):
                 h, w = style.feature_shapes[len(params.content_layers) + i]

@@ -1,5 +1,6 @@
 """Tiled evaluation: the plan covers the image, fits the budget, and changes nothing but memory."""
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -95,3 +96,28 @@ def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_netwo
     tiled = engine.run(content, [style], params)
     assert tiled.losses["total"] == pytest.approx(whole.losses["total"], rel=1e-3)
     assert np.abs(tiled.pixels.astype(int) - whole.pixels.astype(int)).max() <= 2
+
+
+@pytest.mark.parametrize("tiles_before_stop", [2, 20])  # during the targets; during the first evaluation
+def test_a_stop_takes_effect_within_one_tile(random_network, monkeypatch, tiles_before_stop):
+    """At full resolution one evaluation takes minutes; a cancel must not wait for it to finish."""
+    engine = StyleTransfer(random_network)
+    params = StyleParams(size=200, iterations=3, pyramid_levels=1, precision="float32")
+    monkeypatch.setattr(tiles, "plan_memory", lambda *_: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
+    network = engine._tiled_network(params)
+    tiles_run, stop = [], threading.Event()
+
+    def counted(function):
+        def call(*args):
+            tiles_run.append(function)
+            if len(tiles_run) == tiles_before_stop:
+                stop.set()  # asked while this tile runs
+            return function(*args)
+        return call
+
+    monkeypatch.setattr(network, "forward", counted(network.forward))
+    monkeypatch.setattr(network, "backward", counted(network.backward))
+    result = engine.run(_load("tubingen.jpg"), [_load("starry_night.jpg")], params, should_stop=stop.is_set)
+    assert result.cancelled and result.evaluations == 0
+    assert len(tiles_run) == tiles_before_stop  # not one tile more
+    assert result.pixels.shape[:2] == (150, 200)
