@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from installer import install, locations
+from installer import install, locations, machine, matrix
 
 
 def main(argv=None) -> int:
@@ -14,9 +14,11 @@ def main(argv=None) -> int:
     parser.add_argument("--plugin-dir", action="append", help="install into this GIMP plug-ins folder "
                         "instead of the ones found (may be given more than once)")
     parser.add_argument("--data-dir", help=f"where the engine goes (default {locations.data_dir()})")
-    parser.add_argument("--backend", choices=install.BACKENDS, default="tensorflow",
-                        help="the engine's Keras backend: tensorflow (default), jax (fastest on NVIDIA "
-                        "GPUs under Linux) or torch (NVIDIA GPUs on Windows, Apple GPUs)")
+    parser.add_argument("--backend", choices=matrix.BACKENDS,
+                        help="the engine's Keras backend (default: TensorFlow where it has packages for "
+                        "this machine and Python, else JAX, or PyTorch on a Mac); jax is the fastest on "
+                        "NVIDIA GPUs under Linux, torch uses a Mac's GPU")
+    parser.add_argument("--dry-run", action="store_true", help="say what would be installed, and change nothing")
     parser.add_argument("--check", action="store_true", help="diagnose an installation")
     parser.add_argument("--uninstall", action="store_true", help="remove everything the installer added")
     args = parser.parse_args(argv)
@@ -25,29 +27,49 @@ def main(argv=None) -> int:
     if args.plugin_dir:
         folders = [locations.GimpFolder(os.path.abspath(p), "custom", False) for p in args.plugin_dir]
     else:
-        folders = locations.find_gimp_folders(installed_version=locations.installed_gimp_version())
+        folders = locations.find_gimp_folders(installed=locations.installed_gimps())
     try:
         if args.uninstall:
             install.uninstall(data, folders)
             print("Neural Style for GIMP is uninstalled.")
-        elif args.check:
-            problems = install.check(data, folders)
-            for problem in problems:
-                print(f"PROBLEM: {problem}")
-            print("Neural Style for GIMP is installed and works." if not problems else
-                  "Neural Style for GIMP needs attention (see above).")
-            return 1 if problems else 0
-        else:
-            if install.install(data, folders, args.weights, backend=args.backend):
-                print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > "
-                      "Neural Style Transfer...")
-    except install.InstallError as error:
+            return 0
+        if args.check:
+            return _check(data, folders, args.backend)
+        choice = _choose(args.backend)
+        if args.dry_run:
+            print(f"Would install {install.describe_choice(choice)}, from {os.path.relpath(choice.lock)}")
+            for folder in folders:
+                print(f"Would install the plug-in in {folder.plugins}")
+            return 0
+        install.install(data, folders, args.weights, choice)
+        print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > Neural Style Transfer...")
+    except (install.InstallError, matrix.Unsupported) as error:
         print(f"Installation failed: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("Interrupted; run the installer again to finish.", file=sys.stderr)
+        print("Interrupted; nothing was changed. Run the installer again to install.", file=sys.stderr)
         return 130
     return 0
+
+
+def _choose(backend):
+    return matrix.choose(machine.interpreters(), machine.has_nvidia_gpu(), backend)
+
+
+def _check(data, folders, backend) -> int:
+    summary, problems = install.check(data, folders)
+    if summary:
+        print(f"Installed: {summary}")
+    else:
+        try:
+            print(f"This machine would get {install.describe_choice(_choose(backend))}.")
+        except matrix.Unsupported as error:
+            problems.append(f"this machine cannot run the engine: {error}")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print("Neural Style for GIMP is installed and works." if not problems else
+          "Neural Style for GIMP needs attention (see above).")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ that tests can describe any machine.
 from __future__ import annotations
 
 import os
+import plistlib
 import re
-import shutil
 import sys
 from typing import NamedTuple
 
 APP_FOLDER = "neural-style-gimp"
 FLATPAK_CONFIG = os.path.join(".var", "app", "org.gimp.GIMP", "config")
+FLATPAK_BIN = "/var/lib/flatpak/app/org.gimp.GIMP/current/active/files/bin"  # system-wide Flatpak GIMP
 
 
 class GimpFolder(NamedTuple):
@@ -45,12 +46,12 @@ def gimp_config_roots(environ=os.environ, platform=sys.platform) -> list:
     return [(os.path.join(config, "GIMP"), False), (os.path.join(home, FLATPAK_CONFIG, "GIMP"), True)]
 
 
-def find_gimp_folders(environ=os.environ, platform=sys.platform, installed_version=None) -> list:
+def find_gimp_folders(environ=os.environ, platform=sys.platform, installed=()) -> list:
     """The plug-in folders of every GIMP 3.x user folder found, newest first.
 
     ``GIMP3_DIRECTORY`` (GIMP's own override) wins. When GIMP 3 is installed but was never
-    started, its user folder does not exist yet: ``installed_version`` (from ``gimp --version``)
-    then names the one to create.
+    started, its user folder does not exist yet: ``installed`` (``installed_gimps()``) then
+    names the ones to create, which GIMP reads when it first starts.
     """
     if environ.get("GIMP3_DIRECTORY"):
         return [GimpFolder(os.path.join(environ["GIMP3_DIRECTORY"], "plug-ins"), "custom", False)]
@@ -61,16 +62,47 @@ def find_gimp_folders(environ=os.environ, platform=sys.platform, installed_versi
         for name in os.listdir(root):
             if re.fullmatch(r"3\.\d+", name) and os.path.isdir(os.path.join(root, name)):
                 found.append(GimpFolder(os.path.join(root, name, "plug-ins"), name, flatpak))
-    if not found and installed_version:
-        root, _ = gimp_config_roots(environ, platform)[0]
-        found.append(GimpFolder(os.path.join(root, installed_version, "plug-ins"), installed_version, False))
-    return sorted(found, key=lambda f: (tuple(int(p) for p in f.version.split(".")), not f.flatpak),
-                  reverse=True)
+    return sorted(found or list(installed), key=lambda f: (_number(f.version), not f.flatpak), reverse=True)
 
 
-def installed_gimp_version(which=shutil.which) -> str | None:
-    """"3.0", "3.2", ... of a GIMP 3 on the PATH, if any (by program name, without running it)."""
-    for program in ("gimp-3.2", "gimp-3.0", "gimp-console-3.2", "gimp-console-3.0"):
-        if which(program):
-            return program.rsplit("-", 1)[1]
-    return None
+def installed_gimps(environ=os.environ, platform=sys.platform, flatpak_bin=FLATPAK_BIN) -> list:
+    """The user plug-in folders of the GIMP 3 programs installed here (started or not), found
+    without running them: by program name (GIMP calls them ``gimp-3.2`` and so on) on the PATH,
+    in Windows' program folders and in Flatpak's, or by a Mac app bundle's version."""
+    folders = environ.get("PATH", "").split(os.pathsep)
+    if platform.startswith("win"):
+        programs = [environ.get("ProgramFiles"), environ.get("LOCALAPPDATA") and
+                    os.path.join(environ["LOCALAPPDATA"], "Programs")]
+        folders += [os.path.join(base, "GIMP 3", "bin") for base in programs if base]
+    native = {v for folder in folders for v in _program_versions(folder)}
+    if platform == "darwin":
+        apps = ("/Applications/GIMP.app", os.path.join(environ.get("HOME", ""), "Applications", "GIMP.app"))
+        native |= {v for v in map(_mac_app_version, apps) if v}
+    (native_root, _), *rest = gimp_config_roots(environ, platform)
+    found = [GimpFolder(os.path.join(native_root, v, "plug-ins"), v, False) for v in native]
+    if rest:
+        flatpak_root = rest[0][0]
+        found += [GimpFolder(os.path.join(flatpak_root, v, "plug-ins"), v, True)
+                  for v in _program_versions(flatpak_bin)]
+    return found
+
+
+def _program_versions(folder):
+    if not os.path.isdir(folder):
+        return set()
+    return {m.group(1) for name in os.listdir(folder)
+            if (m := re.fullmatch(r"gimp(?:-console)?-(3\.\d+)(?:\.exe)?", name))}
+
+
+def _mac_app_version(app):
+    try:
+        with open(os.path.join(app, "Contents", "Info.plist"), "rb") as f:
+            version = plistlib.load(f).get("CFBundleShortVersionString", "")
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return None
+    match = re.match(r"3\.\d+", version)
+    return match.group(0) if match else None
+
+
+def _number(version):
+    return tuple(int(p) for p in version.split(".")) if version != "custom" else (0,)

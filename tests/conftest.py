@@ -40,3 +40,11 @@ def real_weights():
         subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), WEIGHTS_CACHE],
                        check=True)
     return WEIGHTS_CACHE
+
+
+def pytest_report_header(config):
+    """Which GIMP and Python the real-GIMP tiers run on (Debian sid moves daily)."""
+    from tests.gimp_harness import GIMP_VERSIONS, ROOTS, root_versions
+
+    return [f"GIMP {v} tier: {root_versions(ROOTS[v]) or 'no provisioned root'} ({os.path.relpath(ROOTS[v], ROOT)})"
+            for v in GIMP_VERSIONS]

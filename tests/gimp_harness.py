@@ -1,8 +1,9 @@
-"""Runs Python inside a real, headless GIMP 3 (``gimp-console-3.0``, python-fu-eval batch mode).
+"""Runs Python inside a real, headless GIMP 3 (``gimp-console-3.x``, python-fu-eval batch mode).
 
-Uses the system's GIMP 3 when there is one; otherwise the Debian trixie root that
-``tests/provision_gimp.sh`` builds in ``.cache/gimp-trixie``, entered with chroot in a private
-mount namespace that sees this repository, the engine's Python and /tmp at their usual paths.
+The tiers run on GIMP 3.0 and on GIMP 3.2. Each is the system's own GIMP of that version when it
+has one, else the pristine Debian root that ``tests/provision_gimp.sh`` builds (trixie for 3.0,
+sid for 3.2), entered with chroot in a private mount namespace that sees this repository, the
+engine's Python and /tmp at their usual paths.
 """
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import shlex
 import shutil
 import subprocess
 import sys
+from typing import NamedTuple
 
-from tests.conftest import ROOT
+import pytest
 
-GIMP_ROOT = os.path.join(ROOT, ".cache", "gimp-trixie")
-GIMP_ARGS = ["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", "-"]
+from tests.conftest import ROOT, skip_or_fail
+
+GIMP_VERSIONS = ("3.0", "3.2")
+ROOTS = {"3.0": os.path.join(ROOT, ".cache", "gimp-trixie"), "3.2": os.path.join(ROOT, ".cache", "gimp-sid")}
+BATCH_ARGS = ["-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", "-"]
 RESULT_MARKER = "TEST-RESULT "
 
 # Defined in every batch script: load a file as an image, run our procedure, describe layers.
@@ -48,32 +53,64 @@ def describe(image):
                     "gray": layer.is_gray()})
     return out
 def report(**values):
+    values.update(gimp=Gimp.version(), python=sys.version.split()[0])
     print("%s" + json.dumps(values), file=sys.stderr, flush=True)
 ''' % RESULT_MARKER
 
 
-def find_gimp():
-    """``(chroot_dir or None)`` for a usable GIMP 3, or a reason string when there is none."""
-    if shutil.which("gimp-console-3.0"):
-        return None, ""
-    if not os.path.exists(os.path.join(GIMP_ROOT, ".provisioned")):
-        return None, "no GIMP 3 here: install one, or run tests/run.sh as root to provision it"
+class Gimp(NamedTuple):
+    version: str        # "3.0", "3.2"
+    root: str | None    # the provisioned root it lives in, or None for the system's own GIMP
+
+    @property
+    def console(self) -> list:
+        return [f"gimp-console-{self.version}", *BATCH_ARGS]
+
+    @property
+    def plugins(self) -> str:
+        """The user plug-in folder below a config home (XDG_CONFIG_HOME)."""
+        return os.path.join("GIMP", self.version, "plug-ins")
+
+
+def find_gimp(version: str):
+    """``(Gimp, "")`` for a usable GIMP of that version, or ``(None, why not)``."""
+    if shutil.which(f"gimp-console-{version}"):
+        return Gimp(version, None), ""
+    root = ROOTS[version]
+    if not os.path.exists(os.path.join(root, ".provisioned")):
+        return None, f"no GIMP {version} here: install one, or run tests/run.sh as root to provision it"
     if os.geteuid() != 0 or not shutil.which("unshare"):
-        return None, "the provisioned GIMP 3 root needs root and unshare to enter"
-    return GIMP_ROOT, ""
+        return None, f"the provisioned GIMP {version} root needs root and unshare to enter"
+    return Gimp(version, root), ""
 
 
-def run_gimp(script: str, config_home: str, chroot: str | None, timeout: float = 300):
+def root_versions(root: str) -> str:
+    """The GIMP and Python versions a provisioned root holds, from its package database."""
+    versions, package = {}, None
+    try:
+        with open(os.path.join(root, "var", "lib", "dpkg", "status"), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("Package: "):
+                    package = line.split()[1]
+                elif line.startswith("Version: ") and package in ("gimp", "python3"):
+                    versions[package] = line.split()[1]
+    except OSError:
+        return ""
+    return f"GIMP {versions.get('gimp', '?')}, Python {versions.get('python3', '?')}"
+
+
+def run_gimp(script: str, config_home: str, gimp: Gimp, timeout: float = 300):
     """Run ``PRELUDE + script`` in GIMP; returns (completed process, list of reported dicts)."""
     env = {"XDG_CONFIG_HOME": config_home, "HOME": config_home, "PATH": "/usr/bin:/bin",
            "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
-    if chroot is None:
-        command, run_env = GIMP_ARGS, dict(os.environ, **env)
+    if gimp.root is None:
+        command, run_env = gimp.console, dict(os.environ, **env)
     else:
+        chroot = gimp.root
         binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
         mounts = "; ".join(f"mkdir -p '{chroot}{p}' && mount --bind '{p}' '{chroot}{p}'"
                            for p in binds if os.path.exists(p))
-        inner = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), *GIMP_ARGS])
+        inner = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), *gimp.console])
         shell = f"set -e; mount -t proc proc '{chroot}/proc'; {mounts}; exec chroot '{chroot}' {inner}"
         command, run_env = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell], None
     process = subprocess.run(command, input=PRELUDE + script, capture_output=True, text=True,
@@ -85,17 +122,18 @@ def parse_reports(output: str) -> list:
     return [json.loads(line.split(RESULT_MARKER, 1)[1]) for line in output.splitlines() if RESULT_MARKER in line]
 
 
-def run_in_fresh_root(commands: str, stdin_text: str, scratch: str, binds: dict, timeout: float = 1500):
-    """Run shell ``commands`` as root in a throw-away copy of the provisioned GIMP root.
+def run_in_fresh_root(root: str, commands: str, stdin_text: str, scratch: str, binds: dict,
+                      timeout: float = 1500):
+    """Run shell ``commands`` as root in a throw-away copy of a provisioned GIMP root.
 
-    The copy is an overlay on ``GIMP_ROOT`` whose changes land in ``scratch`` and vanish with it,
+    The copy is an overlay on ``root`` whose changes land in ``scratch`` and vanish with it,
     so each run starts from the same pristine system. ``binds`` maps host paths to paths inside
     (mounted read-only). Returns the completed process.
     """
     merged, upper, work = (os.path.join(scratch, name) for name in ("root", "upper", "work"))
     for folder in (merged, upper, work):
         os.makedirs(folder, exist_ok=True)
-    mounts = [f"mount -t overlay overlay -o lowerdir={GIMP_ROOT},upperdir={upper},workdir={work} {merged}",
+    mounts = [f"mount -t overlay overlay -o lowerdir={root},upperdir={upper},workdir={work} {merged}",
               f"mount -t proc proc {merged}/proc"]
     for source, inside in binds.items():
         target = f"{merged}{inside}"
@@ -106,3 +144,12 @@ def run_in_fresh_root(commands: str, stdin_text: str, scratch: str, binds: dict,
         f"LANG=C.UTF-8 HOME=/root sh -c {shlex.quote(commands)}"
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
                           input=stdin_text, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module", params=GIMP_VERSIONS, ids=lambda version: f"gimp-{version}")
+def gimp(request) -> Gimp:
+    """Each GIMP version in turn; a test module that imports this runs once per version."""
+    found, reason = find_gimp(request.param)
+    if reason:
+        skip_or_fail(reason)
+    return found

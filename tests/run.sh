@@ -1,17 +1,30 @@
 #!/bin/sh
-# The one test command: prepares the test environment (engine venv in .venv, a GIMP 3 for the
-# real-GIMP tier when this machine has none and we are root), then runs pytest with any arguments.
+# The one test command: makes the test environment .venv from its lock file (tests/requirements.txt,
+# locked for Python 3.11 on Linux x86-64), and, when run as root, the two pristine GIMP roots the
+# real-GIMP tiers run in (.cache/gimp-trixie: GIMP 3.0, Python 3.13; .cache/gimp-sid: GIMP 3.2,
+# Python 3.14; a few minutes each, once). Then runs pytest with any arguments.
 set -eu
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-stamp=.venv/.requirements-installed
-wanted=$(cat tests/requirements.txt core/requirements*.txt)
-if [ "$wanted" != "$(cat "$stamp" 2>/dev/null)" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
-    printf '%s' "$wanted" > "$stamp"
+locked_for=3.11
+if [ "$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$locked_for" ]; then
+    if command -v "python$locked_for" >/dev/null; then
+        python=python$locked_for
+    else
+        echo "tests/run.sh: the test environment is locked for Python $locked_for; install it or set PYTHON" >&2
+        exit 2
+    fi
 fi
-if ! command -v gimp-console-3.0 >/dev/null && [ "$(id -u)" = 0 ]; then
-    tests/provision_gimp.sh .cache/gimp-trixie
+stamp=.venv/.requirements-installed
+if ! cmp -s tests/requirements.txt "$stamp" 2>/dev/null; then
+    rm -rf .venv
+    "$python" -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --only-binary :all: \
+        -r tests/requirements.txt
+    cp tests/requirements.txt "$stamp"
+fi
+if [ "$(id -u)" = 0 ]; then
+    tests/provision_gimp.sh trixie .cache/gimp-trixie
+    tests/provision_gimp.sh sid .cache/gimp-sid
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,5 @@
 """The installer: folder discovery on described machines, and real installs into temporary folders."""
+import glob
 import json
 import os
 import subprocess
@@ -52,24 +53,20 @@ def test_windows_and_macos_folders(tmp_path):
 def test_none_found_or_never_started(tmp_path):
     env = {"HOME": str(tmp_path)}
     assert locations.find_gimp_folders(env, "linux") == []
-    (folder,) = locations.find_gimp_folders(env, "linux", installed_version="3.0")
-    assert folder.plugins == os.path.join(str(tmp_path), ".config", "GIMP", "3.0", "plug-ins")
-    assert locations.installed_gimp_version(lambda p: p == "gimp-3.2") == "3.2"
-    assert locations.installed_gimp_version(lambda p: None) is None
-
-
-def test_gpu_variant_where_the_platform_has_one():
-    nvidia, none = (lambda p: "/usr/bin/nvidia-smi"), (lambda p: None)
-    lines, note = install.requirements("tensorflow", "linux", nvidia)
-    assert "tensorflow[and-cuda]==2.21.0" in lines and "NVIDIA" in note
-    lines, note = install.requirements("tensorflow", "win32", none)
-    assert "tensorflow-cpu==2.21.0" in lines and "no GPU support on native Windows" in note
-    lines, note = install.requirements("jax", "linux", nvidia)
-    assert "jax[cuda12]==0.10.2" in lines and "optax==0.2.8" in lines and "tensorflow-cpu==2.21.0" in lines
-    assert "jax==0.10.2" in install.requirements("jax", "darwin", none)[0]
-    lines, note = install.requirements("torch", "win32", nvidia)
-    assert "torch==2.13.0" in lines and lines[-2:] == ["--extra-index-url", install.PYTORCH_CUDA_INDEX]
-    assert "--extra-index-url" not in install.requirements("torch", "linux", nvidia)[0]
+    bin_dir = make(str(tmp_path), "bin")
+    for program in ("gimp-3.2", "gimp-console-3.2", "gimp-3.0", "gimp-2.10"):
+        open(os.path.join(bin_dir, program), "w").close()
+    installed = locations.installed_gimps(dict(env, PATH=bin_dir), "linux", flatpak_bin=str(tmp_path / "none"))
+    assert sorted(f.version for f in installed) == ["3.0", "3.2"]
+    newest = locations.find_gimp_folders(env, "linux", installed)[0]
+    assert newest.plugins == os.path.join(str(tmp_path), ".config", "GIMP", "3.2", "plug-ins")
+    flatpak = locations.installed_gimps(dict(env, PATH=""), "linux", flatpak_bin=bin_dir)
+    assert {(f.version, f.flatpak) for f in flatpak} == {("3.0", True), ("3.2", True)}
+    windows = make(str(tmp_path), "Programs", "GIMP 3", "bin")
+    open(os.path.join(windows, "gimp-3.2.exe"), "w").close()
+    (found,) = locations.installed_gimps({"HOME": str(tmp_path), "APPDATA": "/a", "LOCALAPPDATA": str(tmp_path)},
+                                         "win32")
+    assert found.plugins == os.path.join("/a", "GIMP", "3.2", "plug-ins")
 
 
 def test_worker_command_names_the_backend():
@@ -78,9 +75,20 @@ def test_worker_command_names_the_backend():
     assert install.worker_command("/p", "/w.h5", True)[:2] == ["flatpak-spawn", "--host"]
 
 
-def installer(*args):
-    return subprocess.run([sys.executable, "-m", "installer", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1200)
+def installer(*args, python=sys.executable, env=None, prefix=()):
+    return subprocess.run([*prefix, python, "-m", "installer", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1200, env=env)
+
+
+def marker(data):
+    with open(os.path.join(data, install.MARKER), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def offline_environment():
+    """pip without this machine's local package mirrors, so that no network means no packages."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    return dict(env, PIP_CONFIG_FILE=os.devnull)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +101,8 @@ def compact_weights():
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory, compact_weights):
-    """One real installation (a new venv, pinned packages from PyPI) into temporary folders."""
+    """One real installation (a new environment, the packages of this machine's lock file from PyPI)
+    into temporary folders."""
     base = tmp_path_factory.mktemp("install")
     data, plugins = str(base / "data"), str(base / "plugins")
     os.makedirs(plugins)
@@ -109,18 +118,24 @@ def test_install_lays_out_an_executable_plug_in_and_a_working_engine(installed):
     assert os.access(entry, os.X_OK)
     for name in ("gimp_io.py", "worker_client.py", "settings.py", "neural_style.json", "core/protocol.py"):
         assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name))
+    version = "%d.%d" % sys.version_info[:2]
+    assert f"Python environment: TensorFlow for Python {version} on Linux, x86-64" in output
     assert "Self-check: the engine works on CPU (tensorflow)" in output
     assert os.path.isfile(os.path.join(data, "self-check.png"))
     with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
-        assert json.load(f)["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
+        settings = json.load(f)
+    assert settings["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
+    assert settings["worker_command"][0].startswith(os.path.join(data, "envs", f"linux-x86_64-py{version}-tensorflow-"))
     assert "Filters > Artistic > Neural Style Transfer" in output
-    assert os.path.isfile(os.path.join(data, install.MARKER))
+    assert marker(data)["variant"] == "tensorflow"
+    assert sorted(os.listdir(data)) == ["engine", "envs", "install.log", install.MARKER, "self-check.png", "weights"]
 
 
 def test_check_reports_a_healthy_install_then_a_broken_one(installed):
     data, plugins, _ = installed
     healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
+    assert "Installed: engine 0.1.0: TensorFlow for Python" in healthy.stdout
     entry = os.path.join(plugins, PLUGIN_NAME, "neural_style.py")
     os.chmod(entry, 0o644)
     try:
@@ -137,67 +152,64 @@ def test_running_again_upgrades_in_place(installed, compact_weights):
     again = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights)
     assert again.returncode == 0, again.stderr
     assert os.path.isfile(settings)
-    assert "Creating the engine's Python environment" not in again.stdout  # the venv was kept
+    assert "Creating the engine's Python environment" not in again.stdout  # its lock has not changed
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
 
-def test_switching_to_the_pytorch_backend_in_place(installed, compact_weights):
-    """An artist with an NVIDIA GPU on Windows or a Mac re-runs the installer with --backend torch:
-    PyTorch joins the same environment, the self-check runs on it and the plug-in starts its
-    worker on it (here on the CPU)."""
+def test_a_failed_reinstall_leaves_the_working_install_as_it_was(installed, tmp_path):
+    """A damaged weights file, then no network for a new backend's packages: each fails in one
+    line, and the installation in place still works, with nothing new left beside it."""
     data, plugins, _ = installed
-    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights,
-                       "--backend", "torch")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Self-check: the engine works on CPU (torch)" in result.stdout
-    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
-        settings = json.load(f)
-    assert settings["engine_device"] == "CPU (torch)" and settings["worker_command"][-2:] == ["--backend", "torch"]
+    before = (marker(data), sorted(os.listdir(data)), sorted(os.listdir(os.path.join(data, "envs"))),
+              sorted(os.listdir(os.path.join(data, "weights"))))
+    bad = tmp_path / "weights.npz"
+    bad.write_bytes(b"not a zip")
+    damaged = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", str(bad))
+    offline = installer("--data-dir", data, "--plugin-dir", plugins, "--backend", "jax",
+                        env=offline_environment(), prefix=("unshare", "--net"))
+    assert damaged.returncode == 1 and offline.returncode == 1
+    assert damaged.stderr.startswith("Installation failed: Expanding the weights failed")
+    assert "not a compact VGG19 weights file" in damaged.stderr
+    assert offline.stderr.startswith("Installation failed: could not download the engine's packages: check "
+                                     "the internet connection")
+    for result in (damaged, offline):
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stdout + result.stderr
+    after = (marker(data), sorted(os.listdir(data)), sorted(os.listdir(os.path.join(data, "envs"))),
+             sorted(os.listdir(os.path.join(data, "weights"))))
+    assert after == before
     healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
 
 
-def test_switching_to_the_jax_backend_keeps_its_compiled_programs_in_the_engine(installed, compact_weights):
-    """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax. JAX keeps
-    the programs it compiles in the engine's environment, so uninstalling removes them too."""
+def test_switching_to_jax_builds_its_own_environment_without_tensorflow(installed, compact_weights):
+    """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax: the JAX
+    environment replaces the TensorFlow one, and JAX keeps the programs it compiles inside it, so
+    uninstalling removes them too."""
     data, plugins, _ = installed
     result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights,
                        "--backend", "jax")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Self-check: the engine works on CPU (jax)" in result.stdout
-    assert os.listdir(os.path.join(data, "venv", "jax-compiled"))  # the self-check's programs
-
-
-def test_a_damaged_weights_file_leaves_no_plug_in_and_no_marker(installed, tmp_path):
-    data, _, _ = installed
-    plugins = str(tmp_path / "plugins")
-    bad = tmp_path / "weights.npz"
-    bad.write_bytes(b"not a zip")
-    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", str(bad))
-    assert result.returncode == 1
-    assert "Installation failed: Expanding the weights failed" in result.stderr
-    assert "not a compact VGG19 weights file" in result.stderr
-    assert not os.path.exists(os.path.join(plugins, PLUGIN_NAME))
-    assert not os.path.exists(os.path.join(data, install.MARKER))
+    (env,) = os.listdir(os.path.join(data, "envs"))
+    assert env.startswith("linux-x86_64-py") and "-jax-" in env
+    site = subprocess.run([install.env_python(os.path.join(data, "envs", env)), "-c",
+                           "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('jax') is not None)"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert site == ["None", "True"]
+    assert os.listdir(os.path.join(data, "envs", env, "jax-compiled"))  # the self-check's programs
+    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
+        assert json.load(f)["worker_command"][-2:] == ["--backend", "jax"]
 
 
 def test_no_gimp_found_installs_the_engine_and_says_what_to_do(installed, compact_weights, tmp_path):
     data, _, _ = installed
     env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"), PATH="/usr/bin:/bin")
     env.pop("GIMP3_DIRECTORY", None)
-    result = subprocess.run([sys.executable, "-m", "installer", "--data-dir", data, "--weights", compact_weights],
-                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
+    result = installer("--data-dir", data, "--weights", compact_weights, env=env)
     assert result.returncode == 0, result.stderr
     assert "WARNING: no GIMP 3 was found, so the plug-in was not installed" in result.stdout
     assert "Self-check: the engine works" in result.stdout
     assert not os.path.exists(tmp_path / "cfg")
-
-
-def test_missing_weights_file_is_a_clear_failure(tmp_path):
-    result = installer("--data-dir", str(tmp_path / "d2"), "--plugin-dir", str(tmp_path / "p"),
-                       "--weights", str(tmp_path / "nope.h5"))
-    assert result.returncode == 1 and "nope.h5 does not exist" in result.stderr
-    assert not os.path.exists(tmp_path / "p" / PLUGIN_NAME) and not os.path.exists(tmp_path / "d2" / "venv")
 
 
 def test_uninstall_removes_everything_it_added_and_nothing_else(installed):
@@ -205,3 +217,52 @@ def test_uninstall_removes_everything_it_added_and_nothing_else(installed):
     result = installer("--uninstall", "--data-dir", data, "--plugin-dir", plugins)
     assert result.returncode == 0 and "uninstalled" in result.stdout
     assert os.listdir(plugins) == ["someone-elses.txt"] and not os.path.exists(data)
+
+
+def test_missing_weights_file_is_a_clear_failure(tmp_path):
+    result = installer("--data-dir", str(tmp_path / "d2"), "--plugin-dir", str(tmp_path / "p"),
+                       "--weights", str(tmp_path / "nope.h5"))
+    assert result.returncode == 1 and "nope.h5 does not exist" in result.stderr
+    assert not os.path.exists(tmp_path / "p" / PLUGIN_NAME) and not os.path.exists(tmp_path / "d2")
+
+
+def test_a_full_disk_is_refused_before_anything_is_downloaded(tmp_path, compact_weights):
+    if os.geteuid() != 0:
+        skip_or_fail("needs root to mount a small disk")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    result = installer("--data-dir", str(disk / "data"), "--plugin-dir", str(disk / "plugins"),
+                       "--weights", compact_weights,
+                       prefix=("unshare", "--mount", "sh", "-c", f"mount -t tmpfs -o size=64m tmpfs {disk} && "
+                               '"$@"; code=$?; ls -A ' f"{disk}; exit $code", "sh"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith("Installation failed: the engine needs about 2.5 GB of free disk space in ")
+    assert "0.1 GB is free: free some space, or choose another folder with --data-dir" in result.stderr
+    assert result.stdout == ""  # nothing was made on the small disk, and nothing was said but the refusal
+
+
+def pyenv_python(version):
+    """A real interpreter of that version, as pyenv keeps them on this project's machines."""
+    found = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+    if not found:
+        skip_or_fail(f"needs a Python {version} (pyenv's, in ~/.pyenv/versions) to run the installer with")
+    return found[-1]
+
+
+def test_python_3_10_finds_a_newer_python_or_says_what_to_install(tmp_path):
+    old, new = pyenv_python("3.10"), pyenv_python("3.13")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = dict(os.environ, PATH=str(bin_dir))  # only the Pythons the test puts there
+    alone = installer("--data-dir", str(tmp_path / "data"), python=old, env=env)
+    assert alone.returncode == 1 and alone.stdout == ""
+    assert alone.stderr == ("Installation failed: The engine needs Python 3.11 to 3.14 and none was found "
+                            "(this is 3.10): install Python 3.13 with your distribution's packages (Debian, "
+                            "Ubuntu: sudo apt install python3.13-venv) and run python3.13 -m installer.\n")
+    os.symlink(new, bin_dir / "python3.13")
+    found = installer("--dry-run", "--data-dir", str(tmp_path / "data"), python=old, env=env)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("Would install TensorFlow for Python 3.13 on Linux, x86-64 (Python 3.10 "
+                                   "cannot run the engine, so it is installed for Python 3.13 (")
+    assert "installer/locks/linux-x86_64-py3.13-tensorflow.txt" in found.stdout
+    assert not os.path.exists(tmp_path / "data")
