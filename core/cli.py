@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"{d.optimizer}: device on a GPU where possible, lbfgs-float32 where memory is short")
     p.add_argument("--memory-budget", type=float, help="GB the job may use; larger pictures are computed "
                    "in tiles to stay within it (default: three quarters of this machine's memory)")
-    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)")
     p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

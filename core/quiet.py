@@ -4,8 +4,11 @@ Those lines (oneDNN, CPU features) are written below Python, before any logging 
 apply, so the process's stderr is pointed at the null device while the import runs.
 """
 import contextlib
+import importlib.util
 import os
 import sys
+
+from core.params import BACKENDS
 
 
 @contextlib.contextmanager
@@ -25,10 +28,14 @@ def import_keras(backend: str | None = None):
     """Import keras (and its backend) once, quietly; later imports are free.
 
     ``backend`` (tensorflow, jax, torch) overrides ``KERAS_BACKEND``; it must come before the
-    first import, since Keras reads it once.
+    first import, since Keras reads it once. Without either, the backend is the one installed
+    (an installed engine's environment holds one), TensorFlow first where there are several.
     """
     if backend:
         os.environ["KERAS_BACKEND"] = backend
+    elif not os.environ.get("KERAS_BACKEND"):
+        installed = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+        os.environ["KERAS_BACKEND"] = installed[0] if installed else "tensorflow"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later notices
     with _stderr_silenced():
         import keras  # noqa: F401

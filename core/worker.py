@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--random-weights", action="store_true",
                         help="an untrained network, for tests and benchmarks of the plumbing")
     parser.add_argument("--backend", choices=BACKENDS,
-                        help="Keras backend (default: KERAS_BACKEND, else tensorflow)")
+                        help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)")
     args = parser.parse_args(argv)
     out = _claim_stdout()
 

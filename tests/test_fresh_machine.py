@@ -43,7 +43,7 @@ report(ok=ok, error=error, after=describe(image))
     install = f"cd /srv/neural-style && {pip_cert}python3 -m installer --weights /srv/vgg19_notop_q8.npz </dev/null"
     commands = (
         f"{install} >/tmp/refused.out 2>&1; echo \"refused: exit $?\"; cat /tmp/refused.out\n"
-        f"ls -d {DATA} /root/.config/GIMP 2>&1 | sed 's/^/left: /'\n"
+        f"for made in {DATA} /root/.config/GIMP; do [ -e $made ] && echo \"left: $made\"; done\n"
         "apt-get install -y -qq --no-install-recommends python3-venv </dev/null >/dev/null\n"
         f"{install}\n"
         f"ls {DATA}/envs | sed 's/^/env: /'\n"
@@ -58,7 +58,7 @@ report(ok=ok, error=error, after=describe(image))
     refusal = output.split("refused: exit ", 1)[1].splitlines()
     assert refusal[0] == "1" and refusal[1].startswith("Installation failed: ") and "-venv" in refusal[1], output
     assert not refusal[2].startswith("Installation"), "more than one line"  # then comes what was left
-    assert "left: " not in output.replace("No such file or directory", ""), output  # nothing was made
+    assert "left: " not in output, output  # nothing was made
     assert f"Self-check: the engine works on CPU ({EXPECTED_BACKEND[gimp.version]})" in output, output[-4000:]
     assert f"Plug-in installed in /root/.config/GIMP/{gimp.version}/plug-ins/neural_style" in output
     envs = [line for line in output.splitlines() if line.startswith("env: ")]

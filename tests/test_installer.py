@@ -160,6 +160,8 @@ def test_a_failed_reinstall_leaves_the_working_install_as_it_was(installed, tmp_
     """A damaged weights file, then no network for a new backend's packages: each fails in one
     line, and the installation in place still works, with nothing new left beside it."""
     data, plugins, _ = installed
+    if os.geteuid() != 0:
+        skip_or_fail("needs root to take the network away (unshare --net)")
     before = (marker(data), sorted(os.listdir(data)), sorted(os.listdir(os.path.join(data, "envs"))),
               sorted(os.listdir(os.path.join(data, "weights"))))
     bad = tmp_path / "weights.npz"
@@ -181,7 +183,7 @@ def test_a_failed_reinstall_leaves_the_working_install_as_it_was(installed, tmp_
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
 
 
-def test_switching_to_jax_builds_its_own_environment_without_tensorflow(installed, compact_weights):
+def test_switching_to_jax_builds_its_own_environment_without_tensorflow(installed, compact_weights, tmp_path):
     """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax: the JAX
     environment replaces the TensorFlow one, and JAX keeps the programs it compiles inside it, so
     uninstalling removes them too."""
@@ -197,6 +199,13 @@ def test_switching_to_jax_builds_its_own_environment_without_tensorflow(installe
                           capture_output=True, text=True, check=True).stdout.split()
     assert site == ["None", "True"]
     assert os.listdir(os.path.join(data, "envs", env, "jax-compiled"))  # the self-check's programs
+    samples = os.path.join(ROOT, "samples")  # the command line, as the README has it: its backend is the one there
+    painted = subprocess.run([install.env_python(os.path.join(data, "envs", env)), "-m", "core",
+                              os.path.join(samples, "tubingen.jpg"), os.path.join(samples, "starry_night.jpg"),
+                              "-o", str(tmp_path / "out.png"), "--size", "48", "--iterations", "2", "--quiet",
+                              "--weights", marker(data)["weights"]], cwd=os.path.join(data, "engine"),
+                             capture_output=True, text=True, env=offline_environment())
+    assert painted.returncode == 0 and os.path.isfile(tmp_path / "out.png"), painted.stderr
     with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
         assert json.load(f)["worker_command"][-2:] == ["--backend", "jax"]
 
