@@ -44,7 +44,7 @@ def real_weights():
 
 def pytest_report_header(config):
     """Which GIMP and Python the real-GIMP tiers run on (Debian sid moves daily)."""
-    from tests.gimp_harness import GIMP_VERSIONS, ROOTS, root_versions
+    from tests.gimp_harness import ROOTS, root_versions
 
-    return [f"GIMP {v} tier: {root_versions(ROOTS[v]) or 'no provisioned root'} ({os.path.relpath(ROOTS[v], ROOT)})"
-            for v in GIMP_VERSIONS]
+    return [f"real-GIMP tier in Debian {suite}: {root_versions(root) or 'not provisioned'} "
+            f"({os.path.relpath(root, ROOT)})" for suite, root in ROOTS.items()]

@@ -1,14 +1,15 @@
 """Runs Python inside a real, headless GIMP 3 (``gimp-console-3.x``, python-fu-eval batch mode).
 
-The tiers run on GIMP 3.0 and on GIMP 3.2. Each is the system's own GIMP of that version when it
-has one, else the pristine Debian root that ``tests/provision_gimp.sh`` builds (trixie for 3.0,
-sid for 3.2), entered with chroot in a private mount namespace that sees this repository, the
-engine's Python and /tmp at their usual paths.
+The tiers run in each pristine Debian root that ``tests/provision_gimp.sh`` builds: trixie (GIMP
+3.0, Python 3.13) and sid (today GIMP 3.2 and Python 3.14; it moves, so the GIMP version is read
+from the root). A root is entered with chroot in a private mount namespace that sees this
+repository, the engine's Python and /tmp at their usual paths.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -19,8 +20,8 @@ import pytest
 
 from tests.conftest import ROOT, skip_or_fail
 
-GIMP_VERSIONS = ("3.0", "3.2")
-ROOTS = {"3.0": os.path.join(ROOT, ".cache", "gimp-trixie"), "3.2": os.path.join(ROOT, ".cache", "gimp-sid")}
+SUITES = ("trixie", "sid")
+ROOTS = {suite: os.path.join(ROOT, ".cache", f"gimp-{suite}") for suite in SUITES}
 BATCH_ARGS = ["-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", "-"]
 RESULT_MARKER = "TEST-RESULT "
 
@@ -59,8 +60,9 @@ def report(**values):
 
 
 class Gimp(NamedTuple):
-    version: str        # "3.0", "3.2"
-    root: str | None    # the provisioned root it lives in, or None for the system's own GIMP
+    version: str   # "3.0", "3.2", ...: what the root's gimp-console-3.x says
+    root: str      # the provisioned root it lives in
+    python: str    # the root's Python, "3.13"
 
     @property
     def console(self) -> list:
@@ -72,16 +74,19 @@ class Gimp(NamedTuple):
         return os.path.join("GIMP", self.version, "plug-ins")
 
 
-def find_gimp(version: str):
-    """``(Gimp, "")`` for a usable GIMP of that version, or ``(None, why not)``."""
-    if shutil.which(f"gimp-console-{version}"):
-        return Gimp(version, None), ""
-    root = ROOTS[version]
+def find_gimp(suite: str):
+    """``(Gimp, "")`` for the GIMP of a provisioned root, or ``(None, why not)``."""
+    root = ROOTS[suite]
     if not os.path.exists(os.path.join(root, ".provisioned")):
-        return None, f"no GIMP {version} here: install one, or run tests/run.sh as root to provision it"
+        return None, f"no Debian {suite} root with GIMP 3: run tests/run.sh as root to provision it"
     if os.geteuid() != 0 or not shutil.which("unshare"):
-        return None, f"the provisioned GIMP {version} root needs root and unshare to enter"
-    return Gimp(version, root), ""
+        return None, f"the provisioned Debian {suite} root needs root and unshare to enter"
+    consoles = [m.group(1) for name in os.listdir(os.path.join(root, "usr", "bin"))
+                if (m := re.fullmatch(r"gimp-console-(3\.\d+)", name))]
+    python = re.fullmatch(r"python(3\.\d+)", os.readlink(os.path.join(root, "usr", "bin", "python3")))
+    if len(consoles) != 1 or not python:
+        return None, f"the Debian {suite} root has no single gimp-console-3.x and python3; make it again"
+    return Gimp(consoles[0], root, python.group(1)), ""  # python3: what the README's command runs
 
 
 def root_versions(root: str) -> str:
@@ -103,18 +108,14 @@ def run_gimp(script: str, config_home: str, gimp: Gimp, timeout: float = 300):
     """Run ``PRELUDE + script`` in GIMP; returns (completed process, list of reported dicts)."""
     env = {"XDG_CONFIG_HOME": config_home, "HOME": config_home, "PATH": "/usr/bin:/bin",
            "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
-    if gimp.root is None:
-        command, run_env = gimp.console, dict(os.environ, **env)
-    else:
-        chroot = gimp.root
-        binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
-        mounts = "; ".join(f"mkdir -p '{chroot}{p}' && mount --bind '{p}' '{chroot}{p}'"
-                           for p in binds if os.path.exists(p))
-        inner = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), *gimp.console])
-        shell = f"set -e; mount -t proc proc '{chroot}/proc'; {mounts}; exec chroot '{chroot}' {inner}"
-        command, run_env = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell], None
-    process = subprocess.run(command, input=PRELUDE + script, capture_output=True, text=True,
-                             timeout=timeout, env=run_env)
+    chroot = gimp.root
+    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
+    mounts = "; ".join(f"mkdir -p '{chroot}{p}' && mount --bind '{p}' '{chroot}{p}'"
+                       for p in binds if os.path.exists(p))
+    inner = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), *gimp.console])
+    shell = f"set -e; mount -t proc proc '{chroot}/proc'; {mounts}; exec chroot '{chroot}' {inner}"
+    process = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+                             input=PRELUDE + script, capture_output=True, text=True, timeout=timeout)
     return process, parse_reports(process.stderr)
 
 
@@ -146,9 +147,9 @@ def run_in_fresh_root(root: str, commands: str, stdin_text: str, scratch: str, b
                           input=stdin_text, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module", params=GIMP_VERSIONS, ids=lambda version: f"gimp-{version}")
+@pytest.fixture(scope="module", params=SUITES)
 def gimp(request) -> Gimp:
-    """Each GIMP version in turn; a test module that imports this runs once per version."""
+    """Each root's GIMP in turn; a test module that imports this runs once per root."""
     found, reason = find_gimp(request.param)
     if reason:
         skip_or_fail(reason)

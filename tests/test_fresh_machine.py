@@ -12,18 +12,17 @@ import shutil
 
 import pytest
 
+from installer import matrix
 from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
 from tests.gimp_harness import PRELUDE, gimp, parse_reports, run_in_fresh_root  # noqa: F401 (gimp: fixture)
 
 pytestmark = pytest.mark.gimp
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"  # this machine's trust store, for pip behind its proxy
 DATA = "/root/.local/share/neural-style-gimp"
-EXPECTED_BACKEND = {"3.0": "tensorflow", "3.2": "jax"}  # Python 3.13 and 3.14: see the support matrix
 
 
 def test_install_then_paint_a_layer_in_gimp(gimp, tmp_path):
-    if gimp.root is None:
-        skip_or_fail("needs the provisioned GIMP root (a pristine system), not the system's GIMP")
+    expected = matrix.choose([matrix.Interpreter("python3", gimp.python, "linux-x86_64")], nvidia=False)
     compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
     if not os.path.exists(compact):
         skip_or_fail(f"no compact weights at {compact}")
@@ -59,11 +58,10 @@ report(ok=ok, error=error, after=describe(image))
     assert refusal[0] == "1" and refusal[1].startswith("Installation failed: ") and "-venv" in refusal[1], output
     assert not refusal[2].startswith("Installation"), "more than one line"  # then comes what was left
     assert "left: " not in output, output  # nothing was made
-    assert f"Self-check: the engine works on CPU ({EXPECTED_BACKEND[gimp.version]})" in output, output[-4000:]
+    assert f"Self-check: the engine works on CPU ({expected.backend})" in output, output[-4000:]
     assert f"Plug-in installed in /root/.config/GIMP/{gimp.version}/plug-ins/neural_style" in output
     envs = [line for line in output.splitlines() if line.startswith("env: ")]
-    assert envs == [f"env: linux-x86_64-py{'3.13' if gimp.version == '3.0' else '3.14'}-"
-                    f"{EXPECTED_BACKEND[gimp.version]}-" + envs[0].rsplit("-", 1)[1]], envs
+    assert len(envs) == 1 and envs[0].startswith(f"env: linux-x86_64-py{gimp.python}-{expected.variant}-"), envs
     (report,) = parse_reports(process.stderr)
     assert report["gimp"].startswith(gimp.version + "."), report
     assert report["ok"], report["error"]

@@ -73,12 +73,15 @@ layer = image.get_layers()[0]
 layer.set_offsets(10, 20)
 before = describe(image)
 ok, error = run_neural_style(image, [layer], style_image.get_layers()[0], {FAST})
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
 report(ok=ok, error=error, before=before, after=describe(image),
-       style_file=style_file.get_basename() if style_file else None)
+       style_file=style_file.get_basename() if style_file else None,
+       menu=[procedure.get_menu_label(), procedure.get_menu_paths()])
 ''')
     assert report["ok"], report["error"]
     new, source = report["after"]
     assert report["after"][1] == report["before"][0]  # the source is untouched
+    assert report["menu"] == ["_Neural Style Transfer...", ["<Image>/Filters/Artistic"]]  # as the README says
     style_name = report["style_file"] or "Starry Night"  # the style image's file name, else the layer's
     assert new["name"] == f"{source['name']} in the style of {style_name}"
     assert (new["width"], new["height"], new["x"], new["y"]) == (96, 72, 10, 20)
