@@ -12,6 +12,7 @@ Layout of the data folder::
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,11 +89,14 @@ def install(data: str, folders: list, weights_source: str | None, choice: matrix
         for path in (new_env, engine):
             if path:
                 shutil.rmtree(path, ignore_errors=True)
-        if weights and weights != _installed_weights(data, weights):
+        if weights and weights != _installed_weights(weights):
             os.remove(weights)
+        for folder in ("envs", "weights"):  # made by this run, on a first install
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(data, folder))
         raise
     # From here on the new installation replaces the old one.
-    weights = _commit_weights(data, weights)
+    weights = _commit_weights(weights)
     engine = _commit_engine(data, engine)
     written = []
     for folder in folders:
@@ -205,14 +209,14 @@ def _stage_weights(python, data, engine, source, backend, log, echo) -> str:
     return staged
 
 
-def _installed_weights(data, staged):
+def _installed_weights(staged):
     """Where a staged weights file goes once the installation is committed."""
     folder, name = os.path.split(staged)
     return os.path.join(folder, name[len("new."):]) if name.startswith("new.") else staged
 
 
-def _commit_weights(data, staged):
-    final = _installed_weights(data, staged)
+def _commit_weights(staged):
+    final = _installed_weights(staged)
     if final != staged:
         os.replace(staged, final)
     return final
