@@ -249,8 +249,8 @@ def _time_to_loss(engine, content, style, params, target, float32_objective, sla
 
     build = engine.objective  # watch the objectives the engine builds at the full size
 
-    def watched(content_rgb, style_rgbs, settings, shape):
-        objective = build(content_rgb, style_rgbs, settings, shape)
+    def watched(content_rgb, style_rgbs, settings, shape, cancel_check=None):
+        objective = build(content_rgb, style_rgbs, settings, shape, cancel_check)
         return _Watched(objective, check) if tuple(shape) == content.shape[:2] else objective
 
     long_run = params.replace(iterations=300, coarse_iterations=params.level_iterations(0, params.pyramid_levels))
