@@ -3,4 +3,5 @@
 Kept empty of imports: the GIMP plug-in ships this file beside ``core/protocol.py`` and
 imports the protocol through it.
 """
+
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 Bad input ends with one line on stderr and exit code 2; Ctrl-C stops early and still saves the
 best image so far.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,55 +34,108 @@ def _names(text):
 
 def build_parser() -> argparse.ArgumentParser:
     d = StyleParams()
-    p = _Parser(prog="python -m core", description="Repaint CONTENT in the style of one or more STYLE images "
-                "(Gatys et al. 2015).")
+    p = _Parser(
+        prog="python -m core",
+        description="Repaint CONTENT in the style of one or more STYLE images (Gatys et al. 2015).",
+    )
     p.add_argument("content", help="the picture to repaint")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps transparency)")
     p.add_argument("--size", type=int, help=f"long side of the result in pixels (default {d.size})")
     p.add_argument("--iterations", type=int, help=f"L-BFGS iterations at the full size (default {d.iterations})")
-    p.add_argument("--coarse-iterations", type=int, help="L-BFGS iterations at each smaller scale "
-                   "(default: a quarter of --iterations)")
-    p.add_argument("--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})")
+    p.add_argument(
+        "--coarse-iterations",
+        type=int,
+        help="L-BFGS iterations at each smaller scale (default: a quarter of --iterations)",
+    )
+    p.add_argument(
+        "--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})"
+    )
     p.add_argument("--style-weight", type=float, help=f"style strength (default {d.style_weight:g})")
     p.add_argument("--tv-weight", type=float, help=f"smoothness (default {d.tv_weight:g})")
-    p.add_argument("--style-scale", type=float, help="brush-stroke size: style long side relative to "
-                   f"the result's (default {d.style_scale:g})")
+    p.add_argument(
+        "--style-scale",
+        type=float,
+        help=f"brush-stroke size: style long side relative to the result's (default {d.style_scale:g})",
+    )
     p.add_argument("--style-blend", type=_floats, help="weights of the style images, e.g. 0.7,0.3")
-    p.add_argument("--preserve-colors", action="store_true", default=None,
-                   help="keep the picture's own colours, transfer only brightness patterns")
+    p.add_argument(
+        "--preserve-colors",
+        action="store_true",
+        default=None,
+        help="keep the picture's own colours, transfer only brightness patterns",
+    )
     p.add_argument("--pyramid-levels", type=int, help=f"coarse-to-fine scales (default {d.pyramid_levels})")
     p.add_argument("--init", choices=INITS, help=f"start image (default {d.init})")
     p.add_argument("--seed", type=int, help=f"random seed for noise start (default {d.seed})")
-    p.add_argument("--content-layers", type=_names, help="VGG19 layers, comma-separated "
-                   f"(default {','.join(d.content_layers)})")
+    p.add_argument(
+        "--content-layers", type=_names, help=f"VGG19 layers, comma-separated (default {','.join(d.content_layers)})"
+    )
     p.add_argument("--style-layers", type=_names, help=f"(default {','.join(d.style_layers)})")
     p.add_argument("--style-layer-weights", type=_floats, help="one weight per style layer")
-    p.add_argument("--seed-compatible", action="store_true",
-                   help="use the Keras tutorial's loss formula and weights (one scale)")
-    p.add_argument("--precision", choices=PRECISIONS, help="network arithmetic; auto = bfloat16 where "
-                   f"the processor or GPU is faster with it (default {d.precision})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help="lbfgs-b (scipy), lbfgs-float32 (half the memory "
-                   f"per step, for huge pictures) or device (L-BFGS on the GPU, JAX backend); default "
-                   f"{d.optimizer}: device on a GPU where possible, lbfgs-float32 where memory is short")
-    p.add_argument("--memory-budget", type=float, help="GB the job may use; larger pictures are computed "
-                   "in tiles to stay within it (default: three quarters of this machine's memory)")
-    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)")
+    p.add_argument(
+        "--tutorial-loss", action="store_true", help="use the Keras tutorial's loss formula and weights (one scale)"
+    )
+    p.add_argument("--seed-compatible", action="store_true", help=argparse.SUPPRESS)  # its old name
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="network arithmetic; auto = bfloat16 where "
+        f"the processor or GPU is faster with it (default {d.precision})",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="lbfgs-b (scipy), lbfgs-float32 (half the memory "
+        f"per step, for huge pictures) or device (L-BFGS on the GPU, JAX backend); default "
+        f"{d.optimizer}: device on a GPU where possible, lbfgs-float32 where memory is short",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=float,
+        help="GB the job may use; larger pictures are computed "
+        "in tiles to stay within it (default: three quarters of this machine's memory)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)",
+    )
     p.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def params_from_args(args) -> StyleParams:
-    names = ("size", "iterations", "coarse_iterations", "content_weight", "style_weight", "tv_weight", "style_scale",
-             "style_blend", "preserve_colors", "pyramid_levels", "init", "seed", "content_layers",
-             "style_layers", "style_layer_weights", "precision", "optimizer", "memory_budget")
+    names = (
+        "size",
+        "iterations",
+        "coarse_iterations",
+        "content_weight",
+        "style_weight",
+        "tv_weight",
+        "style_scale",
+        "style_blend",
+        "preserve_colors",
+        "pyramid_levels",
+        "init",
+        "seed",
+        "content_layers",
+        "style_layers",
+        "style_layer_weights",
+        "precision",
+        "optimizer",
+        "memory_budget",
+    )
     given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
-    return StyleParams.tutorial(**given) if args.seed_compatible else StyleParams.from_dict(given)
+    return StyleParams.tutorial(**given) if args.tutorial_loss else StyleParams.from_dict(given)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.seed_compatible:
+        print("python -m core: --seed-compatible is now called --tutorial-loss", file=sys.stderr)
+        args.tutorial_loss = True
     from core import images
     from core.weights import WeightsError
 
@@ -107,7 +161,7 @@ def _stylise(content, styles, params, args):
     """Load the network and run, with a progress bar and Ctrl-C as a graceful stop."""
     from tqdm import tqdm
 
-    from core.quiet import import_keras
+    from core.keras_setup import import_keras
 
     import_keras(args.backend)
     from core.engine import StyleTransfer
@@ -122,8 +176,7 @@ def _stylise(content, styles, params, args):
     def on_progress(report):
         bar.total = report.total
         bar.n = report.iteration
-        bar.set_postfix_str(f"scale {report.level}/{report.levels}, loss {report.losses['total']:.4g}",
-                            refresh=False)
+        bar.set_postfix_str(f"scale {report.level}/{report.levels}, loss {report.losses['total']:.4g}", refresh=False)
         bar.refresh()
 
     try:

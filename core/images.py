@@ -3,6 +3,7 @@
 Arrays are height x width x channels. Loaded images are uint8 RGBA; the engine works on float32
 RGB in 0..255 and hands the alpha channel back untouched.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,15 +11,15 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from core.params import MIN_SIDE
+from core.protocol import MIN_SIDE
 
 # ImageNet channel means in BGR order, as Keras' VGG19 "caffe" preprocessing subtracts them.
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 # ITU-R BT.601 RGB -> YIQ; Gatys et al. 2016 (arXiv 1606.05897) transfer luminance in YIQ.
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
-                        [0.595716, -0.274453, -0.321263],
-                        [0.211456, -0.522591, 0.311135]], dtype=np.float32)
+_RGB_TO_YIQ = np.array(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], dtype=np.float32
+)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 
@@ -65,8 +66,7 @@ def save_image(pixels: np.ndarray, path: str) -> None:
 def check_size(pixels: np.ndarray, what: str) -> None:
     height, width = pixels.shape[:2]
     if min(height, width) < MIN_SIDE:
-        raise ImageError(f"the {what} is {width}x{height} pixels; it must be at least "
-                         f"{MIN_SIDE} pixels on each side")
+        raise ImageError(f"the {what} is {width}x{height} pixels; it must be at least {MIN_SIDE} pixels on each side")
 
 
 def check_inputs(content: np.ndarray, styles: list, params) -> tuple:
@@ -77,8 +77,10 @@ def check_inputs(content: np.ndarray, styles: list, params) -> tuple:
     params.blend_weights(len(styles))
     out_shape = fit_long_side(content.shape, params.size)
     if min(out_shape) < MIN_SIDE:
-        raise ImageError(f"at size {params.size} the image would be {out_shape[1]}x"
-                                f"{out_shape[0]} pixels; it must be at least {MIN_SIDE} on each side")
+        raise ImageError(
+            f"at size {params.size} the image would be {out_shape[1]}x"
+            f"{out_shape[0]} pixels; it must be at least {MIN_SIDE} on each side"
+        )
     return out_shape
 
 
@@ -94,9 +96,12 @@ def resize(pixels: np.ndarray, shape: tuple) -> np.ndarray:
     height, width = shape
     if pixels.shape[:2] == (height, width):
         return pixels.astype(np.float32)
-    channels = [Image.fromarray(np.ascontiguousarray(pixels[..., c], dtype=np.float32), mode="F")
-                .resize((width, height), Image.Resampling.LANCZOS)
-                for c in range(pixels.shape[2])]
+    channels = [
+        Image.fromarray(np.ascontiguousarray(pixels[..., c], dtype=np.float32), mode="F").resize(
+            (width, height), Image.Resampling.LANCZOS
+        )
+        for c in range(pixels.shape[2])
+    ]
     return np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1)
 
 

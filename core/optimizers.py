@@ -12,13 +12,19 @@ left out of the direction).
 Both take ``fun(x) -> (loss, gradient)`` on flat arrays, run ``iterations`` iterations or
 ``evaluations`` evaluations, whichever comes first (no convergence test), and call
 ``callback()`` after each iteration. ``fun`` may raise to stop the run.
+
+``HOST`` is the registry of both, with their memory models (``core.plan``); ``NAMES`` are the
+settings' choices, with "auto" (the plan's choice) and "device" (JAX's L-BFGS on the GPU).
+scipy is imported only when an optimiser runs, so the settings can be checked without it.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-import scipy.optimize
 
 from core import images
 
@@ -32,23 +38,34 @@ def lbfgs_b(fun, x0, iterations, evaluations, callback=None, history=20, rescale
     the pixels divided by sqrt(size), so that its unit step moves them by one grey level (root
     mean square), as ``lbfgs_float32`` starts; later steps follow the curvature either way.
     """
+    import scipy.optimize
+
     scale = np.sqrt(x0.size) if rescale else 1.0
     low, high = images.vgg_bounds()
-    bounds = scipy.optimize.Bounds(np.broadcast_to(low / scale, x0.shape).ravel().astype(np.float64),
-                                   np.broadcast_to(high / scale, x0.shape).ravel().astype(np.float64))
+    bounds = scipy.optimize.Bounds(
+        np.broadcast_to(low / scale, x0.shape).ravel().astype(np.float64),
+        np.broadcast_to(high / scale, x0.shape).ravel().astype(np.float64),
+    )
 
     def scaled(u):
         loss, grad = fun(u * scale)
         return loss, grad * scale
 
-    scipy.optimize.minimize(scaled, x0.ravel().astype(np.float64) / scale, jac=True, method="L-BFGS-B",
-                            bounds=bounds, callback=callback and (lambda _u: callback()),
-                            options={"maxiter": iterations, "maxfun": evaluations,
-                                     "maxcor": history, "ftol": 0.0, "gtol": 0.0})
+    scipy.optimize.minimize(
+        scaled,
+        x0.ravel().astype(np.float64) / scale,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        callback=callback and (lambda _u: callback()),
+        options={"maxiter": iterations, "maxfun": evaluations, "maxcor": history, "ftol": 0.0, "gtol": 0.0},
+    )
 
 
 def lbfgs_float32(fun, x0, iterations, evaluations, callback=None, history=20):
     """L-BFGS in float32, projected onto the pixel box; ``fun`` gets and returns float32 arrays."""
+    import scipy.optimize
+
     low, high = (np.broadcast_to(bound, x0.shape).ravel() for bound in images.vgg_bounds())
     box = _BoxedLoss(fun, low, high, evaluations)
     x = np.clip(x0.ravel().astype(np.float32), low, high)
@@ -62,7 +79,8 @@ def lbfgs_float32(fun, x0, iterations, evaluations, callback=None, history=20):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "The line search algorithm", RuntimeWarning)
                 alpha, *_, new_loss, _, _ = scipy.optimize.line_search(
-                    box.loss, box.slope, x, direction, box.slope(x), loss, c2=0.9)
+                    box.loss, box.slope, x, direction, box.slope(x), loss, c2=0.9
+                )
             if alpha is None:
                 if not memory.pairs:
                     return  # no descent even along the gradient: nothing left to gain
@@ -111,7 +129,8 @@ class _History:
             q -= np.float32(alpha) * y
             alphas.append((rho, alpha))
         newest = self.pairs[-1]
-        q *= np.float32(_dot(self.steps[newest], self.changes[newest]) / _dot(self.changes[newest], self.changes[newest]))
+        step, change = self.steps[newest], self.changes[newest]
+        q *= np.float32(_dot(step, change) / _dot(change, change))
         for row, (rho, alpha) in zip(self.pairs, reversed(alphas)):
             q += np.float32(alpha - rho * _dot(self.changes[row], q)) * self.steps[row]
         return q
@@ -170,4 +189,21 @@ class _OutOfEvaluations(Exception):
     """The evaluation budget is spent."""
 
 
-BY_NAME = {"lbfgs-b": lbfgs_b, "lbfgs-float32": lbfgs_float32}  # the names of --optimizer
+class HostOptimizer(NamedTuple):
+    """An optimiser on the host and its memory model: besides 2m history vectors, a job keeps
+    ``extra_vectors`` image-sized vectors of ``value_bytes`` per value alive (``core.plan``)."""
+
+    name: str
+    minimise: Callable
+    value_bytes: int
+    extra_vectors: int
+
+
+# In order of preference. scipy's k = 37 is calibrated on whole 4000x3000 jobs (peaks of 15.5 and
+# 16.3 GB at m = 3 with 794 and 980 px tiles); lbfgs_float32's k = 20 is counted from its arrays
+# with room to spare (the 4000x3000 job planned for 8 GB, 7.2 GB planned, peaked at 5.7 GB).
+HOST = {
+    optimizer.name: optimizer
+    for optimizer in (HostOptimizer("lbfgs-b", lbfgs_b, 8, 37), HostOptimizer("lbfgs-float32", lbfgs_float32, 4, 20))
+}
+NAMES = ("auto", *HOST, "device")

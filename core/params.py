@@ -1,31 +1,26 @@
 """The one parameter object of the engine: defaults, ranges and validation.
 
-Standard library only, so the command line and the worker can validate settings before
-anything heavy is imported. Every error is a ``ParamError`` whose text is one line a user
-can act on.
+Light to import (no Keras), so the command line and the worker can validate settings before
+anything heavy is imported. Every error is a ``ParamError`` whose text is one line a user can
+act on. What a job then runs on and how is decided from these by ``core.plan``.
 """
+
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 
-VGG19_CONV_LAYERS = tuple(
-    f"block{block}_conv{conv}"
-    for block, convs in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))
-    for conv in range(1, convs + 1)
-)
+from core.optimizers import NAMES as OPTIMIZERS
+from core.protocol import MAX_SIDE, MIN_SIDE
+from core.vgg_layers import CONV_LAYERS
+
 INITS = ("content", "noise")
 PRECISIONS = ("auto", "float32", "bfloat16")  # auto: bfloat16 where the device computes it fast
-# auto: "device" on a GPU whose backend has an on-device L-BFGS (JAX), else scipy's "lbfgs-b", or
-# "lbfgs-float32" (core.optimizers) where the memory budget cuts scipy's memory short
-OPTIMIZERS = ("auto", "lbfgs-b", "lbfgs-float32", "device")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the engine has a module for
-MIN_SIDE = 32  # VGG19 pools four times before block5: smaller images have no block5 features
 
 # Numeric settings: (minimum, maximum), both inclusive.
 RANGES = {
-    "size": (MIN_SIDE, 16384),
+    "size": (MIN_SIDE, MAX_SIDE),
     "iterations": (1, 10000),
     "coarse_iterations": (0, 10000),
     "content_weight": (0.0, 1e9),
@@ -51,9 +46,9 @@ class ParamError(ValueError):
 class StyleParams:
     """Settings of one stylisation.
 
-    With ``seed_compatible=False`` (the default) every loss is normalised by the size of the
+    With ``tutorial_loss=False`` (the default) every loss is normalised by the size of the
     feature map it is computed on, so the same weights give the same look at any output size.
-    ``seed_compatible=True`` uses the tutorial's own loss formula (sums, Gram matrices divided
+    ``tutorial_loss=True`` uses the tutorial's own loss formula (sums, Gram matrices divided
     by the image's pixel count) for comparisons with it; see ``StyleParams.tutorial``.
     """
 
@@ -64,8 +59,7 @@ class StyleParams:
     style_weight: float = 0.5
     tv_weight: float = 1e-2
     content_layers: tuple = ("block5_conv2",)
-    style_layers: tuple = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
-                           "block5_conv1")
+    style_layers: tuple = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
     style_layer_weights: tuple | None = None
     style_blend: tuple | None = None
     style_scale: float = 1.0
@@ -73,11 +67,11 @@ class StyleParams:
     pyramid_levels: int = 2
     init: str = "content"
     seed: int = 0
-    seed_compatible: bool = False
+    tutorial_loss: bool = False
     precision: str = "auto"
     optimizer: str = "auto"
-    memory_budget: float = 0.0  # GB for the whole job (0: 3/4 of this machine's memory); sizes
-    # whose evaluation would not fit are computed in tiles
+    memory_budget: float = 0.0  # GB for the whole job (0: 3/4 of this machine's memory, core.plan);
+    # sizes whose evaluation would not fit are computed in tiles
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend"):
@@ -87,14 +81,14 @@ class StyleParams:
         self._validate()
 
     @classmethod
-    def tutorial(cls, **overrides) -> "StyleParams":
+    def tutorial(cls, **overrides) -> StyleParams:
         """The Keras tutorial's setup: its loss formula and weights, one scale."""
-        settings = dict(TUTORIAL_WEIGHTS, seed_compatible=True, pyramid_levels=1)
+        settings = dict(TUTORIAL_WEIGHTS, tutorial_loss=True, pyramid_levels=1)
         settings.update(overrides)
         return cls(**settings)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "StyleParams":
+    def from_dict(cls, values: dict) -> StyleParams:
         """Build from plain data (the protocol's JSON, the command line); unknown names are errors."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
@@ -103,20 +97,12 @@ class StyleParams:
         return cls(**values)
 
     def to_dict(self) -> dict:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
+        return {
+            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in dataclasses.fields(self)
+        }
 
-    def replace(self, **changes) -> "StyleParams":
+    def replace(self, **changes) -> StyleParams:
         return dataclasses.replace(self, **changes)
-
-    def memory_budget_bytes(self) -> float:
-        """The budget in bytes; 0 means three quarters of the machine's memory (8 GB if unknown)."""
-        if self.memory_budget:
-            return self.memory_budget * 1e9
-        try:
-            return 0.75 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):  # Windows has no sysconf
-            return 8e9
 
     def level_iterations(self, level: int, levels: int) -> int:
         """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``. Smaller scales
@@ -144,17 +130,19 @@ class StyleParams:
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
             integral = name in INTEGER_SETTINGS
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    integral and not isinstance(value, int)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (integral and not isinstance(value, int))
+            ):
                 kind = "a whole number" if integral else "a number"
                 raise ParamError(f"{name} must be {kind}, got {value!r}")
             if not low <= value <= high:
                 raise ParamError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-        for name in ("preserve_colors", "seed_compatible"):
+        for name in ("preserve_colors", "tutorial_loss"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        for name, allowed in (("init", INITS), ("precision", PRECISIONS),
-                              ("optimizer", OPTIMIZERS)):
+        for name, allowed in (("init", INITS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS)):
             if getattr(self, name) not in allowed:
                 raise ParamError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name in ("content_layers", "style_layers"):
@@ -162,9 +150,8 @@ class StyleParams:
             if not isinstance(layers, tuple) or not layers:
                 raise ParamError(f"{name} must name at least one VGG19 layer")
             for layer in layers:
-                if layer not in VGG19_CONV_LAYERS:
-                    raise ParamError(f"{layer!r} is not a VGG19 convolution layer "
-                                     f"(use block1_conv1 ... block5_conv4)")
+                if layer not in CONV_LAYERS:
+                    raise ParamError(f"{layer!r} is not a VGG19 convolution layer (use block1_conv1 ... block5_conv4)")
         _check_weights("style_layer_weights", self.style_layer_weights, len(self.style_layers))
         _check_weights("style_blend", self.style_blend, None)
 

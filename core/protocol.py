@@ -11,6 +11,7 @@ carrying ``protocol``; a client that speaks another version must refuse it (``ch
   worker -> client: hello, progress, result (+image), cancelled (+best image so far), error
   client -> worker: job (+content, styles, optional mask), cancel, shutdown
 """
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,25 @@ from typing import NamedTuple
 
 PROTOCOL_VERSION = 1
 MAX_HEADER_BYTES = 1 << 20
+# What a job's pictures must be, so that the plug-in can refuse a layer before the engine starts:
+# VGG19 pools four times before its fifth block, so a smaller side has no features there.
+MIN_SIDE = 32
+MAX_SIDE = 16384
 
 HELLO, JOB, PROGRESS, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
-    "hello", "job", "progress", "result", "cancelled", "error", "cancel", "shutdown")
+    "hello",
+    "job",
+    "progress",
+    "result",
+    "cancelled",
+    "error",
+    "cancel",
+    "shutdown",
+)
 
 # Error codes, each with what the user can do about it.
-BAD_INPUT = "bad-input"            # the images or settings cannot be used
-BAD_MESSAGE = "bad-message"        # the worker could not read a message
+BAD_INPUT = "bad-input"  # the images or settings cannot be used
+BAD_MESSAGE = "bad-message"  # the worker could not read a message
 WEIGHTS_MISSING = "weights-missing"
 OUT_OF_MEMORY = "out-of-memory"
 INTERNAL = "internal"
@@ -108,17 +121,30 @@ def split_images(infos: list, payload: bytes) -> list:
         raise ProtocolError(f"the images need {sum(sizes)} bytes but the payload has {len(payload)}")
     parts, offset = [], 0
     for size in sizes:
-        parts.append(payload[offset:offset + size])
+        parts.append(payload[offset : offset + size])
         offset += size
     return parts
 
 
-def hello(engine_version: str, backend: str, device: str, weights_ok: bool, weights_message: str = "",
-          defaults: dict | None = None) -> dict:
+def hello(
+    engine_version: str,
+    backend: str,
+    device: str,
+    weights_ok: bool,
+    weights_message: str = "",
+    defaults: dict | None = None,
+) -> dict:
     """``defaults`` are the engine's default settings, so a client can scale them (strength x2)."""
-    return {"type": HELLO, "protocol": PROTOCOL_VERSION, "engine_version": engine_version,
-            "backend": backend, "device": device, "weights": weights_ok,
-            "weights_message": weights_message, "defaults": defaults or {}}
+    return {
+        "type": HELLO,
+        "protocol": PROTOCOL_VERSION,
+        "engine_version": engine_version,
+        "backend": backend,
+        "device": device,
+        "weights": weights_ok,
+        "weights_message": weights_message,
+        "defaults": defaults or {},
+    }
 
 
 def check_hello(header: dict) -> None:
@@ -126,13 +152,14 @@ def check_hello(header: dict) -> None:
     if header.get("type") != HELLO:
         raise ProtocolError(f"expected a hello from the worker, got {header.get('type')!r}")
     if header.get("protocol") != PROTOCOL_VERSION:
-        raise ProtocolError(f"the engine speaks protocol version {header.get('protocol')!r}, this "
-                            f"plug-in speaks {PROTOCOL_VERSION}; install matching versions")
+        raise ProtocolError(
+            f"the engine speaks protocol version {header.get('protocol')!r}, this "
+            f"plug-in speaks {PROTOCOL_VERSION}; install matching versions"
+        )
 
 
 def job(job_id: str, params: dict, content: dict, styles: list, mask: dict | None = None) -> dict:
-    return {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles,
-            "mask": mask}
+    return {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles, "mask": mask}
 
 
 def error(code: str, message: str, hint: str = "", job_id: str | None = None) -> dict:

@@ -1,20 +1,23 @@
-"""The VGG19 feature extractor, cut after the deepest layer a job uses.
+"""The VGG19 feature extractor, cut after the deepest layer a job uses, and its weights files.
 
 The convolutional part of VGG19 (Simonyan & Zisserman 2014, ImageNet weights, no classifier
 head) is built once; each set of layers gets a small functional model over it, so nothing past
 the deepest layer in use runs. A mixed-precision copy (bfloat16 arithmetic, float32 weights) is
 built on first use from the same weights.
 """
+
 from __future__ import annotations
+
+import logging
+import os
 
 import keras
 import numpy as np
 
-from core import backends
+from core import backends, vgg_layers
 from core.weights import FIX_HINT, WeightsError
 
-# (filters, convolutions) per block; the layer names are those of Keras' VGG19 and its weights files.
-BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
+log = logging.getLogger(__name__)
 
 
 class _Unset(keras.initializers.Initializer):
@@ -47,10 +50,11 @@ def vgg19_network(dtype: str | None = None, random: bool = False) -> keras.Model
     dtype policy such as "mixed_bfloat16"."""
     initializer = {} if random else {"kernel_initializer": _Unset(), "bias_initializer": _Unset()}
     image = x = keras.Input((None, None, 3), name="input_layer")
-    for block, (filters, convolutions) in enumerate(BLOCKS, start=1):
+    for block, (filters, convolutions) in enumerate(vgg_layers.BLOCKS, start=1):  # Keras' layer names
         for i in range(1, convolutions + 1):
-            x = Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}",
-                                    dtype=dtype, **initializer)(x)
+            x = Conv2D(
+                filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}", dtype=dtype, **initializer
+            )(x)
         x = MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
     return keras.Model(image, x, name="vgg19")
 
@@ -67,9 +71,10 @@ class VGG19Features:
             if weights_path is not None:
                 self.base.load_weights(weights_path)
         except (OSError, ValueError, KeyError) as error:
-            reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-            raise WeightsError(f"the VGG19 weights file {weights_path} cannot be used ({reason}); "
-                               + FIX_HINT) from None
+            log.info("cannot load the VGG19 weights from %s: %s: %s", weights_path, type(error).__name__, error)
+            raise WeightsError(
+                f"the VGG19 weights file {weights_path} is damaged or not VGG19's; " + FIX_HINT
+            ) from None
         self.pretrained = weights_path is not None
         self._bases = {"float32": self.base}
         self._models = {}
@@ -92,3 +97,30 @@ class VGG19Features:
             base.set_weights(self.base.get_weights())
             self._bases[precision] = base
         return self._bases[precision]
+
+
+def expand_compact_weights(npz_path: str, out_path: str) -> str:
+    """Turn the compact 8-bit copy of the weights into a Keras weights file (``*.weights.h5``).
+
+    The compact form (18 MB instead of 80 MB) stores each convolution kernel as uint8 indices
+    ``<layer>_kernel_index`` into 256 float values ``<layer>_kernel_table``, plus ``<layer>_bias``.
+    """
+    if not out_path.endswith(".weights.h5"):
+        raise ValueError("the expanded weights file must end in .weights.h5")
+    try:
+        packed = np.load(npz_path)
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{npz_path} is not a compact VGG19 weights file ({error})") from None
+    model = vgg19_network()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        try:
+            kernel = packed[layer.name + "_kernel_table"][packed[layer.name + "_kernel_index"]]
+            layer.set_weights([kernel, packed[layer.name + "_bias"]])
+        except (KeyError, ValueError) as error:
+            raise WeightsError(f"{npz_path} lacks usable weights for {layer.name} ({error})") from None
+    temporary = out_path[: -len(".weights.h5")] + ".part.weights.h5"
+    model.save_weights(temporary)
+    os.replace(temporary, out_path)
+    return out_path

@@ -4,18 +4,17 @@ Order of precedence: the ``path`` argument, then the ``NEURAL_STYLE_WEIGHTS`` en
 variable, then the Keras cache (downloading into it when missing). Every failure is a
 ``WeightsError`` whose text says what to do.
 """
+
 from __future__ import annotations
 
 import os
 
 WEIGHTS_ENV = "NEURAL_STYLE_WEIGHTS"
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-WEIGHTS_ORIGIN = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
-                  + WEIGHTS_FILE)
+WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + WEIGHTS_FILE
 WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
 CACHE_SUBDIR = "models"
-FIX_HINT = ("run the installer again, or pass the file with --weights "
-            f"(or the {WEIGHTS_ENV} environment variable)")
+FIX_HINT = f"run the installer again, or pass the file with --weights (or the {WEIGHTS_ENV} environment variable)"
 
 
 class WeightsError(RuntimeError):
@@ -43,25 +42,25 @@ def cached_weights_path(cache_dir: str | None = None) -> str:
     return os.path.join(keras_cache_dir(cache_dir), CACHE_SUBDIR, WEIGHTS_FILE)
 
 
-def download_weights(origin: str = WEIGHTS_ORIGIN, file_hash: str = WEIGHTS_MD5,
-                     cache_dir: str | None = None) -> str:
+def download_weights(origin: str = WEIGHTS_ORIGIN, file_hash: str = WEIGHTS_MD5, cache_dir: str | None = None) -> str:
     """Fetch the weights into the Keras cache unless a file with the right hash is there."""
     from keras.utils import get_file
 
     cache_dir = keras_cache_dir(cache_dir)
     os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp for a missing folder
     try:
-        return get_file(WEIGHTS_FILE, origin=origin, file_hash=file_hash,
-                        cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir)
+        return get_file(
+            WEIGHTS_FILE, origin=origin, file_hash=file_hash, cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir
+        )
     except ValueError:
         target = cached_weights_path(cache_dir)
         if os.path.exists(target):
             os.remove(target)
-        raise WeightsError(f"the downloaded VGG19 weights from {origin} are damaged (hash mismatch); "
-                           "try again, or " + FIX_HINT) from None
+        raise WeightsError(
+            f"the downloaded VGG19 weights from {origin} are damaged (hash mismatch); try again, or " + FIX_HINT
+        ) from None
     except Exception as error:  # get_file reports urllib failures as plain Exception
-        raise WeightsError(f"could not download the VGG19 weights from {origin} ({error}); "
-                           + FIX_HINT) from None
+        raise WeightsError(f"could not download the VGG19 weights from {origin} ({error}); " + FIX_HINT) from None
 
 
 def resolve_weights(path: str | None = None, download: bool = True) -> str:
@@ -75,34 +74,3 @@ def resolve_weights(path: str | None = None, download: bool = True) -> str:
     if not os.path.isfile(cached):
         raise WeightsError(f"the VGG19 weights are not installed; {FIX_HINT}")
     return cached
-
-
-def expand_compact_weights(npz_path: str, out_path: str) -> str:
-    """Turn the compact 8-bit copy of the weights into a Keras weights file (``*.weights.h5``).
-
-    The compact form (18 MB instead of 80 MB) stores each convolution kernel as uint8 indices
-    ``<layer>_kernel_index`` into 256 float values ``<layer>_kernel_table``, plus ``<layer>_bias``.
-    """
-    import numpy as np
-
-    from core.vgg import vgg19_network
-
-    if not out_path.endswith(".weights.h5"):
-        raise ValueError("the expanded weights file must end in .weights.h5")
-    try:
-        packed = np.load(npz_path)
-    except (OSError, ValueError) as error:
-        raise WeightsError(f"{npz_path} is not a compact VGG19 weights file ({error})") from None
-    model = vgg19_network()
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        try:
-            kernel = packed[layer.name + "_kernel_table"][packed[layer.name + "_kernel_index"]]
-            layer.set_weights([kernel, packed[layer.name + "_bias"]])
-        except (KeyError, ValueError) as error:
-            raise WeightsError(f"{npz_path} lacks usable weights for {layer.name} ({error})") from None
-    temporary = out_path[: -len(".weights.h5")] + ".part.weights.h5"
-    model.save_weights(temporary)
-    os.replace(temporary, out_path)
-    return out_path

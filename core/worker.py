@@ -2,18 +2,22 @@
 
 The only module that owns the standard streams. Stdout carries protocol messages and nothing
 else: anything a library prints goes to stderr. The network is loaded once and serves every job
-of the session; an error in one job is reported and the next job is served. When stdin closes
-(the plug-in ended or was killed) the process exits at once, whatever it is doing.
+of the session; an error in one job is reported (by its code: the client says it in its own
+words) and the next job is served. When stdin closes (the plug-in ended or was killed) the
+process exits at once, whatever it is doing. The worker logs to stderr and, with ``--log-file``,
+to a rotating file an artist can send.
 """
+
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.handlers
 import os
 import queue
 import sys
 import threading
 import time
-import traceback
 
 import numpy as np
 
@@ -21,23 +25,27 @@ from core import __version__, protocol
 from core.params import BACKENDS
 from core.protocol import ProtocolError
 
-HINTS = {
-    protocol.OUT_OF_MEMORY: "Use a smaller output size, or select a smaller area.",
-    protocol.INTERNAL: "This is a bug; the worker's log above has the details.",
-}
+log = logging.getLogger("core.worker")
+LOG_FILE_BYTES = 1_000_000  # per file, with two older ones kept
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="VGG19 weights file (default: NEURAL_STYLE_WEIGHTS or the cache)")
-    parser.add_argument("--random-weights", action="store_true",
-                        help="an untrained network, for tests and benchmarks of the plumbing")
-    parser.add_argument("--backend", choices=BACKENDS,
-                        help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)")
+    parser.add_argument(
+        "--random-weights", action="store_true", help="an untrained network, for tests and benchmarks of the plumbing"
+    )
+    parser.add_argument("--log-file", help="also log to this file (rotated at 1 MB, two older files kept)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend (default: KERAS_BACKEND, else the one installed; tensorflow first)",
+    )
     args = parser.parse_args(argv)
     out = _claim_stdout()
+    _start_logging(args.log_file)
 
-    from core.quiet import import_keras
+    from core.keras_setup import import_keras
 
     import_keras(args.backend)
     from core.backends import device_name
@@ -47,11 +55,30 @@ def main(argv=None) -> int:
 
     from core.params import StyleParams
 
-    protocol.write_message(out, protocol.hello(__version__, keras.backend.backend(), device_name(),
-                                               engine is not None, weights_message,
-                                               StyleParams().to_dict()))
+    protocol.write_message(
+        out,
+        protocol.hello(
+            __version__,
+            keras.backend.backend(),
+            device_name(),
+            engine is not None,
+            weights_message,
+            StyleParams().to_dict(),
+        ),
+    )
     Server(engine, weights_message, sys.stdin.buffer, out).serve()
     return 0
+
+
+def _start_logging(path):
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(path, maxBytes=LOG_FILE_BYTES, backupCount=2, encoding="utf-8")
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers)
+    log.info("worker %s started: Python %s, %s", __version__, sys.version.split()[0], " ".join(sys.argv[1:]))
 
 
 def _claim_stdout():
@@ -71,11 +98,10 @@ def _load_engine(args):
     try:
         path = None if args.random_weights else resolve_weights(args.weights, download=False)
         engine = StyleTransfer(VGG19Features(path))
-        print(f"worker: network loaded from {path or 'random weights'} in "
-              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        log.info("network loaded from %s in %.1f s", path or "random weights", time.perf_counter() - started)
         return engine, ""
     except WeightsError as error:
-        print(f"worker: {error}", file=sys.stderr)
+        log.error("%s", error)
         return None, str(error)
 
 
@@ -126,8 +152,9 @@ class Server:
                 self.jobs.put(None)
                 return
             else:
-                self.send(protocol.error(protocol.BAD_MESSAGE, f"unknown message type {kind!r}",
-                                         job_id=header.get("id")))
+                self.send(
+                    protocol.error(protocol.BAD_MESSAGE, f"unknown message type {kind!r}", job_id=header.get("id"))
+                )
 
     def _run_job(self, header, payload):
         job_id = header.get("id")
@@ -140,8 +167,10 @@ class Server:
         except Exception as error:  # every failure becomes one error message; the worker goes on
             code, message = _classify(error)
             if code == protocol.INTERNAL:
-                traceback.print_exc(file=sys.stderr)
-            self.send(protocol.error(code, message, HINTS.get(code, ""), job_id))
+                log.exception("job %s failed", job_id)
+            else:
+                log.warning("job %s: %s: %s", job_id, code, message)
+            self.send(protocol.error(code, message, job_id=job_id))
         finally:
             self.stops.pop(job_id, None)
 
@@ -163,22 +192,40 @@ class Server:
             raise WeightsError(self.weights_message)
 
         def on_progress(report):
-            self.send({"type": protocol.PROGRESS, "id": job_id, "iteration": report.iteration,
-                       "total": report.total, "level": report.level, "levels": report.levels,
-                       "losses": report.losses, "seconds_left": report.seconds_left})
+            self.send(
+                {
+                    "type": protocol.PROGRESS,
+                    "id": job_id,
+                    "iteration": report.iteration,
+                    "total": report.total,
+                    "level": report.level,
+                    "levels": report.levels,
+                    "losses": report.losses,
+                    "seconds_left": report.seconds_left,
+                }
+            )
 
         result = self.engine.run(arrays[0], arrays[1:], params, on_progress, stop.is_set)
         out = result.pixels if mask is None else _apply_mask(result.pixels, mask)
         height, width, channels = out.shape
         kind = protocol.CANCELLED if result.cancelled else protocol.RESULT
-        self.send({"type": kind, "id": job_id, "image": protocol.image_info(width, height, channels),
-                   "losses": result.losses, "iterations": result.iterations}, out.tobytes())
+        self.send(
+            {
+                "type": kind,
+                "id": job_id,
+                "image": protocol.image_info(width, height, channels),
+                "losses": result.losses,
+                "iterations": result.iterations,
+            },
+            out.tobytes(),
+        )
 
 
 def _to_array(raw, info, allowed_channels):
     if info["channels"] not in allowed_channels:
-        raise ProtocolError(f"images must have {' or '.join(map(str, allowed_channels))} channels, "
-                            f"got {info['channels']}")
+        raise ProtocolError(
+            f"images must have {' or '.join(map(str, allowed_channels))} channels, got {info['channels']}"
+        )
     return np.frombuffer(raw, dtype=np.uint8).reshape(info["height"], info["width"], info["channels"])
 
 
@@ -188,14 +235,18 @@ def _apply_mask(pixels, mask):
 
     if mask.shape[:2] != pixels.shape[:2]:
         mask = resize(mask, pixels.shape[:2])
-    alpha = pixels[..., 3:].astype(np.float32) if pixels.shape[2] == 4 else np.full(
-        (*pixels.shape[:2], 1), 255.0, np.float32)
+    alpha = (
+        pixels[..., 3:].astype(np.float32)
+        if pixels.shape[2] == 4
+        else np.full((*pixels.shape[:2], 1), 255.0, np.float32)
+    )
     alpha = np.clip(np.rint(alpha * mask.astype(np.float32) / 255.0), 0, 255).astype(np.uint8)
     return np.concatenate([pixels[..., :3], alpha], axis=-1)
 
 
 def _classify(error):
     """(protocol error code, message for the artist) for an exception from a job."""
+    from core.backends import is_out_of_memory
     from core.images import ImageError
     from core.params import ParamError
     from core.weights import WeightsError
@@ -204,8 +255,8 @@ def _classify(error):
         return protocol.BAD_INPUT, str(error)
     if isinstance(error, WeightsError):
         return protocol.WEIGHTS_MISSING, str(error)
-    if isinstance(error, MemoryError) or type(error).__name__ in ("ResourceExhaustedError", "OutOfMemoryError"):
-        return protocol.OUT_OF_MEMORY, "the engine ran out of memory for an image this large"
+    if is_out_of_memory(error):
+        return protocol.OUT_OF_MEMORY, f"the engine ran out of memory for an image this large ({error})"
     return protocol.INTERNAL, f"the engine failed unexpectedly ({type(error).__name__}: {error})"
 
 

@@ -3,6 +3,7 @@
 Tiers that need something this machine may lack (real weights, a GIMP 3) skip with the reason.
 With NEURAL_STYLE_REQUIRE_ALL_TIERS=1 (CI sets it) such a skip becomes a failure instead.
 """
+
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_VGG19 = os.path.join(os.path.dirname(ROOT), "shared", "vgg19")
 WEIGHTS_CACHE = os.path.join(ROOT, ".cache", "vgg19_notop.h5")
+GIMP_SUITES = ("trixie", "sid")  # the pristine Debian roots the real-GIMP tiers run in (tests/gimp_harness.py)
 
 
 def skip_or_fail(reason):
@@ -37,14 +39,26 @@ def real_weights():
         if not os.path.isdir(SHARED_VGG19):
             skip_or_fail(f"no real VGG19 weights: set NEURAL_STYLE_WEIGHTS or provide {SHARED_VGG19}")
         os.makedirs(os.path.dirname(WEIGHTS_CACHE), exist_ok=True)
-        subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), WEIGHTS_CACHE],
-                       check=True)
+        subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), WEIGHTS_CACHE], check=True)
     return WEIGHTS_CACHE
+
+
+@pytest.fixture(scope="module", params=GIMP_SUITES)
+def gimp(request):
+    """Each root's GIMP in turn (``tests.gimp_harness.Gimp``): a test that takes it runs once per root."""
+    from tests.gimp_harness import find_gimp
+
+    found, reason = find_gimp(request.param)
+    if reason:
+        skip_or_fail(reason)
+    return found
 
 
 def pytest_report_header(config):
     """Which GIMP and Python the real-GIMP tiers run on (Debian sid moves daily)."""
     from tests.gimp_harness import ROOTS, root_versions
 
-    return [f"real-GIMP tier in Debian {suite}: {root_versions(root) or 'not provisioned'} "
-            f"({os.path.relpath(root, ROOT)})" for suite, root in ROOTS.items()]
+    return [
+        f"real-GIMP tier in Debian {suite}: {root_versions(root) or 'not provisioned'} ({os.path.relpath(root, ROOT)})"
+        for suite, root in ROOTS.items()
+    ]

@@ -5,6 +5,7 @@ The tiers run in each pristine Debian root that ``tests/provision_gimp.sh`` buil
 from the root). A root is entered with chroot in a private mount namespace that sees this
 repository, the engine's Python and /tmp at their usual paths.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,15 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-import pytest
+from tests.conftest import GIMP_SUITES as SUITES
+from tests.conftest import ROOT
 
-from tests.conftest import ROOT, skip_or_fail
-
-SUITES = ("trixie", "sid")
 ROOTS = {suite: os.path.join(ROOT, ".cache", f"gimp-{suite}") for suite in SUITES}
 BATCH_ARGS = ["-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", "-"]
-RESULT_MARKER = "TEST-RESULT "
+RESULT_MARKER = "TEST-RESULT "  # what report() in PRELUDE prints before each result
 
 # Defined in every batch script: load a file as an image, run our procedure, describe layers.
-PRELUDE = '''
+PRELUDE = """
 import json, sys, zlib
 from gi.repository import Gegl, Gimp, Gio
 def load(path):
@@ -55,14 +54,14 @@ def describe(image):
     return out
 def report(**values):
     values.update(gimp=Gimp.version(), python=sys.version.split()[0])
-    print("%s" + json.dumps(values), file=sys.stderr, flush=True)
-''' % RESULT_MARKER
+    print("TEST-RESULT " + json.dumps(values), file=sys.stderr, flush=True)
+"""
 
 
 class Gimp(NamedTuple):
-    version: str   # "3.0", "3.2", ...: what the root's gimp-console-3.x says
-    root: str      # the provisioned root it lives in
-    python: str    # the root's Python, "3.13"
+    version: str  # "3.0", "3.2", ...: what the root's gimp-console-3.x says
+    root: str  # the provisioned root it lives in
+    python: str  # the root's Python, "3.13"
 
     @property
     def console(self) -> list:
@@ -81,8 +80,11 @@ def find_gimp(suite: str):
         return None, f"no Debian {suite} root with GIMP 3: run tests/run.sh as root to provision it"
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return None, f"the provisioned Debian {suite} root needs root and unshare to enter"
-    consoles = [m.group(1) for name in os.listdir(os.path.join(root, "usr", "bin"))
-                if (m := re.fullmatch(r"gimp-console-(3\.\d+)", name))]
+    consoles = [
+        m.group(1)
+        for name in os.listdir(os.path.join(root, "usr", "bin"))
+        if (m := re.fullmatch(r"gimp-console-(3\.\d+)", name))
+    ]
     python = re.fullmatch(r"python(3\.\d+)", os.readlink(os.path.join(root, "usr", "bin", "python3")))
     if len(consoles) != 1 or not python:
         return None, f"the Debian {suite} root has no single gimp-console-3.x and python3; make it again"
@@ -104,18 +106,32 @@ def root_versions(root: str) -> str:
     return f"GIMP {versions.get('gimp', '?')}, Python {versions.get('python3', '?')}"
 
 
+def enter_root(root: str) -> str:
+    """Shell commands that mount /proc in ``root`` and bind this repository, the shared folder, the
+    engine's Python and /tmp at their own paths in it: run in a private mount namespace."""
+    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
+    mounts = [f"mkdir -p '{root}{p}' && mount --bind '{p}' '{root}{p}'" for p in binds if os.path.exists(p)]
+    return "; ".join([f"set -e; mount -t proc proc '{root}/proc'", *mounts])
+
+
 def run_gimp(script: str, config_home: str, gimp: Gimp, timeout: float = 300):
     """Run ``PRELUDE + script`` in GIMP; returns (completed process, list of reported dicts)."""
-    env = {"XDG_CONFIG_HOME": config_home, "HOME": config_home, "PATH": "/usr/bin:/bin",
-           "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
-    chroot = gimp.root
-    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
-    mounts = "; ".join(f"mkdir -p '{chroot}{p}' && mount --bind '{p}' '{chroot}{p}'"
-                       for p in binds if os.path.exists(p))
+    env = {
+        "XDG_CONFIG_HOME": config_home,
+        "HOME": config_home,
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+    }
     inner = " ".join(["env", "-i", *(f"{k}={v}" for k, v in env.items()), *gimp.console])
-    shell = f"set -e; mount -t proc proc '{chroot}/proc'; {mounts}; exec chroot '{chroot}' {inner}"
-    process = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
-                             input=PRELUDE + script, capture_output=True, text=True, timeout=timeout)
+    shell = f"{enter_root(gimp.root)}; exec chroot '{gimp.root}' {inner}"
+    process = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+        input=PRELUDE + script,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return process, parse_reports(process.stderr)
 
 
@@ -123,8 +139,7 @@ def parse_reports(output: str) -> list:
     return [json.loads(line.split(RESULT_MARKER, 1)[1]) for line in output.splitlines() if RESULT_MARKER in line]
 
 
-def run_in_fresh_root(root: str, commands: str, stdin_text: str, scratch: str, binds: dict,
-                      timeout: float = 1500):
+def run_in_fresh_root(root: str, commands: str, stdin_text: str, scratch: str, binds: dict, timeout: float = 1500):
     """Run shell ``commands`` as root in a throw-away copy of a provisioned GIMP root.
 
     The copy is an overlay on ``root`` whose changes land in ``scratch`` and vanish with it,
@@ -134,23 +149,26 @@ def run_in_fresh_root(root: str, commands: str, stdin_text: str, scratch: str, b
     merged, upper, work = (os.path.join(scratch, name) for name in ("root", "upper", "work"))
     for folder in (merged, upper, work):
         os.makedirs(folder, exist_ok=True)
-    mounts = [f"mount -t overlay overlay -o lowerdir={root},upperdir={upper},workdir={work} {merged}",
-              f"mount -t proc proc {merged}/proc"]
+    mounts = [
+        f"mount -t overlay overlay -o lowerdir={root},upperdir={upper},workdir={work} {merged}",
+        f"mount -t proc proc {merged}/proc",
+    ]
     for source, inside in binds.items():
         target = f"{merged}{inside}"
-        make = f"mkdir -p '{os.path.dirname(target)}'; touch '{target}'" if os.path.isfile(source) else \
-            f"mkdir -p '{target}'"
+        make = (
+            f"mkdir -p '{os.path.dirname(target)}'; touch '{target}'"
+            if os.path.isfile(source)
+            else f"mkdir -p '{target}'"
+        )
         mounts.append(f"{make}; mount --bind -o ro '{source}' '{target}'")
-    shell = "set -e; " + "; ".join(mounts) + f"; exec chroot {merged} env -i PATH=/usr/bin:/bin " \
+    shell = (
+        "set -e; " + "; ".join(mounts) + f"; exec chroot {merged} env -i PATH=/usr/bin:/bin "
         f"LANG=C.UTF-8 HOME=/root sh -c {shlex.quote(commands)}"
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
-                          input=stdin_text, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module", params=SUITES)
-def gimp(request) -> Gimp:
-    """Each root's GIMP in turn; a test module that imports this runs once per root."""
-    found, reason = find_gimp(request.param)
-    if reason:
-        skip_or_fail(reason)
-    return found
+    )
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+        input=stdin_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

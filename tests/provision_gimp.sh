@@ -17,7 +17,7 @@ echo "Making a Debian $suite root with GIMP 3 in $root (a few minutes, once)..."
 debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 || { tail -20 "$root.log"; exit 1; }
 unshare --mount --propagation private sh -c "
     mount -t proc proc '$root/proc'
-    chroot '$root' apt-get install -y -qq --no-install-recommends gimp python3-gi gir1.2-gimp-3.0 xvfb xauth
+    chroot '$root' apt-get install -y -qq --no-install-recommends gimp python3-gi gir1.2-gimp-3.0 xvfb xauth xdotool
 " >>"$root.log" 2>&1 || { tail -20 "$root.log"; exit 1; }
 chroot "$root" apt-get clean
 touch "$root/.provisioned"

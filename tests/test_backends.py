@@ -5,6 +5,7 @@ and same start on every backend: the loss curves must agree within 1% over five 
 take the loss from 137,000 to 37,000 (later on, L-BFGS amplifies the backends' different rounding:
 the TensorFlow and JAX paths part by up to 1.4% at iteration 7 and meet again within 0.2% by 15).
 """
+
 import importlib.util
 import json
 import subprocess
@@ -21,7 +22,7 @@ INSTALLED = [name for name, module in MODULES.items() if importlib.util.find_spe
 
 RUN_JOB = """
 import json, sys
-from core.quiet import import_keras
+from core.keras_setup import import_keras
 import_keras(sys.argv[1])
 from core import images
 from core.engine import StyleTransfer
@@ -39,7 +40,7 @@ print(json.dumps({"curve": curve, "losses": result.losses}))
 
 SAME_AS_KERAS = """
 import json, os, sys
-from core.quiet import import_keras
+from core.keras_setup import import_keras
 import_keras(sys.argv[1])
 import keras
 import numpy as np
@@ -63,7 +64,7 @@ print(json.dumps({"names": [layer.name for layer in network.base.layers[1:]],
 
 COPIES_UNDER_TORCH = """
 import collections, json, sys
-from core.quiet import import_keras
+from core.keras_setup import import_keras
 import_keras("torch")
 import numpy as np, torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -94,22 +95,23 @@ print(json.dumps(copies.count))
 
 def run_script(script, backend, weights, *args):
     """``script`` in a fresh process on ``backend`` (argv: backend, weights, args); its last line's JSON."""
-    completed = subprocess.run([sys.executable, "-c", script, backend, weights, *args],
-                               cwd=ROOT, capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(
+        [sys.executable, "-c", script, backend, weights, *args], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def run_job(backend, weights, **settings):
-    settings = dict(dict(size=96, iterations=15, pyramid_levels=1, precision="float32",
-                         optimizer="lbfgs-b"), **settings)
+    settings = dict(
+        dict(size=96, iterations=15, pyramid_levels=1, precision="float32", optimizer="lbfgs-b"), **settings
+    )
     return run_script(RUN_JOB, backend, weights, json.dumps(settings))
 
 
 def require(backend):
     if backend not in INSTALLED:
-        skip_or_fail(f"{backend} is not installed in this environment (tests/run.sh installs every "
-                     "backend)")
+        skip_or_fail(f"{backend} is not installed in this environment (tests/run.sh installs every backend)")
 
 
 @pytest.mark.parametrize("backend", list(MODULES))

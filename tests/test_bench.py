@@ -1,5 +1,7 @@
-"""The benchmark's peak-memory job, run as the benchmark runs it (a fresh process, JSON out), so the
-figures in the README stay reproducible. Its timings are printed, never asserted."""
+"""Every mode of the benchmark runs, briefly (tiny sizes, a random network), as a developer runs
+it: ``python -m core.bench``, JSON out. So the command behind the performance figures cannot
+break unnoticed. Its timings are printed by the benchmark, never asserted here."""
+
 import json
 import subprocess
 import sys
@@ -8,16 +10,47 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.real_weights
+MODES = {
+    "default": (
+        ["--size", "64x48", "--evaluations", "3", "--memory-sizes", "64x48"],
+        {"seconds_per_evaluation", "engine_to_that_loss", "memory", "worker_start_to_hello_seconds"},
+    ),
+    "quick": (["--quick"], {"protocol_round_trip_4000x3000_rgba_seconds", "worker_start_to_hello_seconds"}),
+    "precisions": (["--precisions", "--side", "48", "--iterations", "2"], {"precisions"}),
+    "gpu": (["--gpu", "--side", "48", "--iterations", "2"], {"gpu"}),
+    "startup": (["--startup", "--side", "48"], {"startup"}),
+    "full-resolution": (["--full-resolution", "--full-size", "64x48", "--memory-budget", "4"], {"full_resolution"}),
+}
 
 
-def test_memory_job_reports_its_plan_and_its_own_peak(real_weights):
+def bench(*options):
     completed = subprocess.run(
-        [sys.executable, "-m", "core.bench", "--memory-job", "160x120", "--memory-budget", "4",
-         "--weights", real_weights], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [sys.executable, "-m", "core.bench", *options], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert report["size"] == "160x120" and report["budget_gb"] == 4.0
-    assert (report["tiles"], report["optimizer"], report["evaluations"]) == (1, "lbfgs-b", 3)
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_runs_and_reports_its_figures(mode):
+    options, keys = MODES[mode]
+    report = bench(*options, "--random-weights")
+    assert keys <= set(report) and report["machine"]["cpus"] >= 1, report
+
+
+def test_the_memory_job_reports_its_plan_and_its_own_peak():
+    (job,) = bench(
+        "--size", "64x48", "--evaluations", "3", "--memory-sizes", "160x120", "--memory-budget", "4", "--random-weights"
+    )["memory"]
+    assert job["size"] == "160x120" and job["budget_gb"] == 4.0
+    assert (job["tiles"], job["optimizer"], job["evaluations"]) == (1, "lbfgs-b", 3)
     # The network's 80 MB of weights alone put it above 0.1 GiB; far below the 4 GB budget.
-    assert 0.1 < report["peak_gib"] < 4e9 / 2**30
+    assert 0.1 < job["peak_gib"] < 4e9 / 2**30
+
+
+@pytest.mark.real_weights
+def test_pastiche_mode_runs_both_programs_end_to_end(real_weights, tmp_path):
+    report = bench(
+        "--pastiche", "--side", "48", "--iterations", "2", "--out", str(tmp_path), "--weights", real_weights
+    )["pastiche"]
+    assert report["iterations"] == 2 and (tmp_path / "pastiche.png").exists() and (tmp_path / "ours.png").exists()

@@ -1,4 +1,5 @@
 """The optimisation on a randomly initialised VGG19 and small images (fast, no weights needed)."""
+
 import threading
 
 import numpy as np
@@ -6,8 +7,9 @@ import pytest
 from keras import ops
 
 from core import images
-from core.engine import StyleTransfer, pyramid_shapes
+from core.engine import StyleTransfer
 from core.params import StyleParams
+from core.plan import pyramid_shapes
 
 rng = np.random.default_rng(2)
 CONTENT = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
@@ -35,8 +37,9 @@ def test_optimiser_lowers_the_loss_and_reports_every_iteration(engine, optimizer
 
 def test_multiscale_runs_coarse_to_fine_with_a_quarter_of_the_iterations_below_full_size(engine):
     reports = []
-    result = engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=8, pyramid_levels=2),
-                        on_progress=reports.append)
+    result = engine.run(
+        CONTENT, [STYLE], StyleParams(size=128, iterations=8, pyramid_levels=2), on_progress=reports.append
+    )
     assert [r.level for r in reports] == [1] * 2 + [2] * 8
     assert reports[-1].iteration == reports[-1].total == 10
     assert result.pixels.shape == (96, 128, 3)
@@ -44,8 +47,12 @@ def test_multiscale_runs_coarse_to_fine_with_a_quarter_of_the_iterations_below_f
 
 def test_coarse_levels_take_their_own_iteration_count(engine):
     reports = []
-    engine.run(CONTENT, [STYLE], StyleParams(size=128, iterations=4, coarse_iterations=2, pyramid_levels=2),
-               on_progress=reports.append)
+    engine.run(
+        CONTENT,
+        [STYLE],
+        StyleParams(size=128, iterations=4, coarse_iterations=2, pyramid_levels=2),
+        on_progress=reports.append,
+    )
     assert [r.level for r in reports] == [1] * 2 + [2] * 4
     assert [r.iteration for r in reports] == list(range(1, 7)) and reports[-1].total == 6
 
@@ -65,9 +72,13 @@ def test_cancel_stops_within_one_evaluation_and_returns_the_best_image(engine, o
         if report.iteration == 3:
             stop.set()
 
-    result = engine.run(CONTENT, [STYLE], StyleParams(size=64, iterations=50, pyramid_levels=1,
-                                                      optimizer=optimizer),
-                        on_progress=on_progress, should_stop=stop.is_set)
+    result = engine.run(
+        CONTENT,
+        [STYLE],
+        StyleParams(size=64, iterations=50, pyramid_levels=1, optimizer=optimizer),
+        on_progress=on_progress,
+        should_stop=stop.is_set,
+    )
     assert result.cancelled and len(seen) == 3
     assert result.pixels.shape == (48, 64, 3)
     assert result.losses["total"] <= seen[0].losses["total"]
@@ -94,8 +105,9 @@ def test_several_styles_blend_their_gram_matrices(engine):
     params = StyleParams(**SMALL)
 
     def style_loss(styles, blend=None):
-        objective = engine.objective(content_rgb, [s.astype(np.float32) for s in styles],
-                                     params.replace(style_blend=blend), (48, 64))
+        objective = engine.objective(
+            content_rgb, [s.astype(np.float32) for s in styles], params.replace(style_blend=blend), (48, 64)
+        )
         return objective(image)[1]["style"]
 
     only_first, only_second = style_loss([STYLE]), style_loss([other])
@@ -134,21 +146,25 @@ def tutorial_loss(extractor, content, style, combination, params):
     for layer_features in features[n_content:]:
         flat = layer_features.reshape(3, -1, layer_features.shape[-1])
         s, c = flat[1].T @ flat[1], flat[2].T @ flat[2]
-        loss += params.style_weight / len(params.style_layers) * ((s - c) ** 2).sum() / (
-            4.0 * 9 * pixels**2)
+        loss += params.style_weight / len(params.style_layers) * ((s - c) ** 2).sum() / (4.0 * 9 * pixels**2)
     x = combination.astype(np.float64)
     a = (x[:-1, :-1] - x[1:, :-1]) ** 2
     b = (x[:-1, :-1] - x[:-1, 1:]) ** 2
     return loss + params.tv_weight * ((a + b) ** 1.25).sum()
 
 
-def test_seed_compatible_mode_reproduces_the_tutorial_formula(engine, random_network):
+def test_the_tutorial_loss_reproduces_the_tutorial_formula(engine, random_network):
     params = StyleParams.tutorial(size=64)
     content_rgb, style_rgb = CONTENT.astype(np.float32), STYLE.astype(np.float32)
     combination = images.preprocess(rng.uniform(0, 255, size=(48, 64, 3)).astype(np.float32))
     loss, _, grad = engine.objective(content_rgb, [style_rgb], params, (48, 64))(combination[None])
     extractor = random_network.extractor(params.content_layers + params.style_layers)
-    expected = tutorial_loss(extractor, images.preprocess(content_rgb),
-                             images.preprocess(images.resize(style_rgb, (48, 64))), combination, params)
+    expected = tutorial_loss(
+        extractor,
+        images.preprocess(content_rgb),
+        images.preprocess(images.resize(style_rgb, (48, 64))),
+        combination,
+        params,
+    )
     assert loss == pytest.approx(expected, rel=1e-4)
     assert grad.shape == (1, 48, 64, 3) and np.abs(grad).max() > 0

@@ -7,6 +7,7 @@ python3-venv is installed, which it must refuse in one line and change nothing, 
 never ran there, so its user folder does not exist yet. Then GIMP paints a layer through the
 installed plug-in. Slow: it installs the engine's packages from PyPI.
 """
+
 import os
 import shutil
 
@@ -14,7 +15,7 @@ import pytest
 
 from installer import matrix
 from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
-from tests.gimp_harness import PRELUDE, gimp, parse_reports, run_in_fresh_root  # noqa: F401 (gimp: fixture)
+from tests.gimp_harness import PRELUDE, parse_reports, run_in_fresh_root
 
 pytestmark = pytest.mark.gimp
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"  # this machine's trust store, for pip behind its proxy
@@ -31,18 +32,21 @@ def test_install_then_paint_a_layer_in_gimp(gimp, tmp_path):
     if os.path.exists(HOST_CA):
         binds[HOST_CA] = "/usr/local/share/host-ca.crt"
         pip_cert = "PIP_CERT=/usr/local/share/host-ca.crt "
-    script = PRELUDE + '''
+    script = (
+        PRELUDE
+        + """
 image = load("/srv/neural-style/samples/tubingen.jpg")
 image.scale(128, 96)
 style = load("/srv/neural-style/samples/starry_night.jpg")
 ok, error = run_neural_style(image, image.get_layers(), style.get_layers()[0], quality="custom",
                              iterations=5, working_size=96)
 report(ok=ok, error=error, after=describe(image))
-'''
+"""
+    )
     install = f"cd /srv/neural-style && {pip_cert}python3 -m installer --weights /srv/vgg19_notop_q8.npz </dev/null"
     commands = (
-        f"{install} >/tmp/refused.out 2>&1; echo \"refused: exit $?\"; cat /tmp/refused.out\n"
-        f"for made in {DATA} /root/.config/GIMP; do [ -e $made ] && echo \"left: $made\"; done\n"
+        f'{install} >/tmp/refused.out 2>&1; echo "refused: exit $?"; cat /tmp/refused.out\n'
+        f'for made in {DATA} /root/.config/GIMP; do [ -e $made ] && echo "left: $made"; done\n'
         "apt-get install -y -qq --no-install-recommends python3-venv </dev/null >/dev/null\n"
         f"{install}\n"
         f"ls {DATA}/envs | sed 's/^/env: /'\n"

@@ -1,5 +1,7 @@
 """The plug-in end to end in a real GIMP 3 with the real worker and the real weights."""
+
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from PIL import Image
 from core import __version__
 from installer.plugin import install_plugin
 from tests.conftest import ROOT
-from tests.gimp_harness import gimp, run_gimp  # noqa: F401 (gimp: the fixture, once per GIMP version)
+from tests.gimp_harness import run_gimp
 
 pytestmark = pytest.mark.gimp
 ENGINE_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
@@ -33,16 +35,18 @@ def pictures(tmp_path_factory):
     return paths
 
 
-def worker(weights):
-    return [ENGINE_PYTHON, "-m", "core.worker", "--weights", weights]
+def worker(weights, logs=None):
+    log_file = ["--log-file", str(logs / "worker.log")] if logs else []
+    return [ENGINE_PYTHON, "-m", "core.worker", "--weights", weights, *log_file]
 
 
 def install(gimp, tmp_path, worker_command):
-    """A fresh GIMP profile with the plug-in installed as the installer does it."""
+    """A fresh GIMP profile with the plug-in installed as the installer does it, logging in
+    ``tmp_path``/logs."""
     config = tmp_path / "config"
     plugins = config / gimp.plugins
     plugins.mkdir(parents=True)
-    install_plugin(str(plugins), worker_command, ROOT, __version__)
+    install_plugin(str(plugins), worker_command, ROOT, __version__, log_folder=str(tmp_path / "logs"))
     return str(config)
 
 
@@ -57,14 +61,19 @@ def counting_worker(tmp_path, real_weights):
     """The real worker behind a shell line that counts how often it is started."""
     starts = tmp_path / "starts"
     return [
-        "sh", "-c", f"echo start >> '{starts}'; exec '{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}'"
+        "sh",
+        "-c",
+        f"echo start >> '{starts}'; exec '{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}'",
     ], starts
 
 
 def test_a_layer_becomes_a_new_stylised_layer_above_it(gimp, pictures, tmp_path, real_weights):
     command, _ = counting_worker(tmp_path, real_weights)
     config = install(gimp, tmp_path, command)
-    report, process = run(gimp, config, f'''
+    report, process = run(
+        gimp,
+        config,
+        f"""
 image = load({pictures["tubingen"]!r})
 style_image = load({pictures["starry_night"]!r})
 style_image.get_layers()[0].set_name("Starry Night")
@@ -77,7 +86,8 @@ procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
 report(ok=ok, error=error, before=before, after=describe(image),
        style_file=style_file.get_basename() if style_file else None,
        menu=[procedure.get_menu_label(), procedure.get_menu_paths()])
-''')
+""",
+    )
     assert report["ok"], report["error"]
     new, source = report["after"]
     assert report["after"][1] == report["before"][0]  # the source is untouched
@@ -91,7 +101,10 @@ report(ok=ok, error=error, before=before, after=describe(image),
 def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights):
     command, starts = counting_worker(tmp_path, real_weights)
     config = install(gimp, tmp_path, command)
-    report, _ = run(gimp, config, f'''
+    report, _ = run(
+        gimp,
+        config,
+        f"""
 image = load({pictures["tubingen"]!r})
 first = image.get_layers()[0]
 second = Gimp.Layer.new_from_drawable(first, image)
@@ -100,7 +113,8 @@ image.insert_layer(second, None, 0)
 second.set_offsets(30, 5)
 ok, error = run_neural_style(image, [first, second], load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
 report(ok=ok, error=error, after=describe(image))
-''')
+""",
+    )
     assert report["ok"], report["error"]
     names = [layer["name"] for layer in report["after"]]
     assert names[0].startswith("copy in the style of") and names[1] == "copy"
@@ -111,12 +125,16 @@ report(ok=ok, error=error, after=describe(image))
 
 def test_a_selection_gives_a_masked_layer_over_its_bounds(gimp, pictures, tmp_path, real_weights):
     config = install(gimp, tmp_path, worker(real_weights))
-    report, _ = run(gimp, config, f'''
+    report, _ = run(
+        gimp,
+        config,
+        f"""
 image = load({pictures["tubingen"]!r})
 image.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
 ok, error = run_neural_style(image, [image.get_layers()[0]], load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
 report(ok=ok, error=error, after=describe(image))
-''')
+""",
+    )
     assert report["ok"], report["error"]
     new = report["after"][0]
     assert new["mask"] and (new["x"], new["y"], new["width"], new["height"]) == (20, 10, 50, 40)
@@ -124,46 +142,82 @@ report(ok=ok, error=error, after=describe(image))
 
 def test_grey_image_gets_a_grey_result_layer(gimp, pictures, tmp_path, real_weights):
     config = install(gimp, tmp_path, worker(real_weights))
-    report, _ = run(gimp, config, f'''
+    report, _ = run(
+        gimp,
+        config,
+        f"""
 image = load({pictures["grey"]!r})
 ok, error = run_neural_style(image, image.get_layers(), load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
 report(ok=ok, error=error, after=describe(image))
-''')
+""",
+    )
     assert report["ok"], report["error"]
     assert report["after"][0]["gray"] and len(report["after"]) == 2
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("missing-engine", "not installed"),
-    ("empty-style", "is empty (fully transparent)"),
-    ("no-style", "Choose a style layer"),
-    ("killed-worker", "stopped unexpectedly"),
-    ("layer-group", "is a layer group"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing-engine", "not installed"),
+        ("empty-style", "is empty (fully transparent)"),
+        ("no-style", "Choose a style layer"),
+        ("killed-worker", "The Neural Style engine stopped unexpectedly"),
+        ("layer-group", "is a layer group"),
+        ("tiny-layer", "Layer 'tiny' is 1x1 px; Neural Style needs at least 32x32"),
+        (
+            "damaged-weights",
+            "The VGG19 weights Neural Style paints with are missing or damaged. Run the Neural Style "
+            "installer (python3 -m installer) again. Details are in ",
+        ),
+    ],
+)
 def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
-        gimp, pictures, tmp_path, real_weights, case, expected):
-    command = worker(real_weights)
+    gimp, pictures, tmp_path, real_weights, case, expected
+):
+    command, starts = counting_worker(tmp_path, real_weights)
     settings = "quality='custom', iterations=5, working_size=64"
     if case == "killed-worker":  # the worker dies by SIGKILL a few seconds into a long job
-        command = ["sh", "-c", f"'{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}' <&0 & "
-                   "w=$!; (sleep 12; kill -9 $w) & wait $w"]
+        command = [
+            "sh",
+            "-c",
+            f"'{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}' <&0 & w=$!; (sleep 12; kill -9 $w) & wait $w",
+        ]
         settings = "quality='custom', iterations=5000, working_size=64"
+    if case == "damaged-weights":  # the first megabyte of the real file
+        damaged = tmp_path / "damaged.h5"
+        with open(real_weights, "rb") as f:
+            damaged.write_bytes(f.read(1_000_000))
+        command = worker(str(damaged), tmp_path / "logs")
     config = install(gimp, tmp_path, command)
     if case == "missing-engine":
         os.remove(os.path.join(config, gimp.plugins, "neural_style", "neural_style.json"))
-    style = {"empty-style": f'load({pictures["empty"]!r}).get_layers()[0]', "no-style": "None"}.get(
-        case, f'load({pictures["starry_night"]!r}).get_layers()[0]')
-    target = "group" if case == "layer-group" else "picture"
-    report, process = run(gimp, config, f'''
+    style = {"empty-style": f"load({pictures['empty']!r}).get_layers()[0]", "no-style": "None"}.get(
+        case, f"load({pictures['starry_night']!r}).get_layers()[0]"
+    )
+    target = {"layer-group": "group", "tiny-layer": "tiny"}.get(case, "picture")
+    report, process = run(
+        gimp,
+        config,
+        f"""
 image = load({pictures["tubingen"]!r})
 picture = image.get_layers()[0]
 group = Gimp.GroupLayer.new(image, "group")
 image.insert_layer(group, None, 0)
+tiny = Gimp.Layer.new(image, "tiny", 1, 1, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+image.insert_layer(tiny, None, 0)
 before = describe(image)
 ok, error = run_neural_style(image, [{target}], {style}, {settings})
 report(ok=ok, error=error, before=before, after=describe(image))
-''')
+""",
+    )
     assert not report["ok"]
     assert expected in report["error"] and "Traceback" not in report["error"]
     assert report["after"] == report["before"]
     assert "Traceback" not in process.stderr or case == "unexpected"
+    if case in ("tiny-layer", "empty-style", "no-style", "layer-group"):
+        assert not starts.exists()  # refused before the engine started
+    if case == "damaged-weights":  # the artist is pointed at the log, which has the engine's words
+        log_file = report["error"].split("Details are in ")[1]
+        assert log_file == str(tmp_path / "logs" / "plugin.log")
+        assert "is damaged or not VGG19's" in Path(log_file).read_text(encoding="utf-8")
+        assert "damaged.h5" in (tmp_path / "logs" / "worker.log").read_text(encoding="utf-8")

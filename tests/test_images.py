@@ -40,8 +40,9 @@ def test_keep_colors_takes_luminance_from_result_and_colour_from_content():
     y_mixed, y_result = images.to_yiq(mixed)[..., 0], images.to_yiq(result)[..., 0]
     inside = (mixed > 0.5).all(-1) & (mixed < 254.5).all(-1)  # clipping may move the rest
     np.testing.assert_allclose(y_mixed[inside], y_result[inside], atol=0.05)
-    np.testing.assert_allclose(images.to_yiq(mixed)[..., 1:][inside], images.to_yiq(content)[..., 1:][inside],
-                               atol=0.05)
+    np.testing.assert_allclose(
+        images.to_yiq(mixed)[..., 1:][inside], images.to_yiq(content)[..., 1:][inside], atol=0.05
+    )
 
 
 def test_luminance_image_matches_mean_and_spread_of_the_reference():

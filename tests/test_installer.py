@@ -1,13 +1,16 @@
 """The installer: folder discovery on described machines, and real installs into temporary folders."""
+
 import glob
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from installer import install, locations
+from core import __version__
+from installer import environment, install, locations
 from installer.plugin import PLUGIN_NAME
 from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
 
@@ -64,8 +67,9 @@ def test_none_found_or_never_started(tmp_path):
     assert {(f.version, f.flatpak) for f in flatpak} == {("3.0", True), ("3.2", True)}
     windows = make(str(tmp_path), "Programs", "GIMP 3", "bin")
     open(os.path.join(windows, "gimp-3.2.exe"), "w").close()
-    (found,) = locations.installed_gimps({"HOME": str(tmp_path), "APPDATA": "/a", "LOCALAPPDATA": str(tmp_path)},
-                                         "win32")
+    (found,) = locations.installed_gimps(
+        {"HOME": str(tmp_path), "APPDATA": "/a", "LOCALAPPDATA": str(tmp_path)}, "win32"
+    )
     assert found.plugins == os.path.join("/a", "GIMP", "3.2", "plug-ins")
 
 
@@ -76,8 +80,9 @@ def test_worker_command_names_the_backend():
 
 
 def installer(*args, python=sys.executable, env=None, prefix=()):
-    return subprocess.run([*prefix, python, "-m", "installer", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1200, env=env)
+    return subprocess.run(
+        [*prefix, python, "-m", "installer", *args], cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env
+    )
 
 
 def marker(data):
@@ -99,26 +104,32 @@ def compact_weights():
     return path
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory, compact_weights):
-    """One real installation (a new environment, the packages of this machine's lock file from PyPI)
-    into temporary folders."""
-    base = tmp_path_factory.mktemp("install")
+def install_into(base, weights, *options):
+    """A real installation (a new environment, the packages of this machine's lock file from
+    PyPI) into fresh folders below ``base``, one holding someone else's file; (data, plugins, output)."""
     data, plugins = str(base / "data"), str(base / "plugins")
     os.makedirs(plugins)
-    open(os.path.join(plugins, "someone-elses.txt"), "w").write("keep me")
-    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights)
+    Path(plugins, "someone-elses.txt").write_text("keep me")
+    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", weights, *options)
     assert result.returncode == 0, result.stdout + result.stderr
     return data, plugins, result.stdout
 
 
-def test_install_lays_out_an_executable_plug_in_and_a_working_engine(installed):
-    data, plugins, output = installed
+def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
+    data, plugins, output = install_into(tmp_path, compact_weights)
     entry = os.path.join(plugins, PLUGIN_NAME, "neural_style.py")
     assert os.access(entry, os.X_OK)
-    for name in ("gimp_io.py", "worker_client.py", "settings.py", "neural_style.json", "core/protocol.py"):
+    for name in (
+        "gimp_io.py",
+        "messages.py",
+        "plugin_log.py",
+        "worker_client.py",
+        "settings.py",
+        "neural_style.json",
+        "core/protocol.py",
+    ):
         assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name))
-    version = "%d.%d" % sys.version_info[:2]
+    version = "{}.{}".format(*sys.version_info[:2])
     assert f"Python environment: TensorFlow for Python {version} on Linux, x86-64" in output
     assert "Self-check: the engine works on CPU (tensorflow)" in output
     assert os.path.isfile(os.path.join(data, "self-check.png"))
@@ -126,111 +137,137 @@ def test_install_lays_out_an_executable_plug_in_and_a_working_engine(installed):
         settings = json.load(f)
     assert settings["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
     assert settings["worker_command"][0].startswith(os.path.join(data, "envs", f"linux-x86_64-py{version}-tensorflow-"))
+    assert settings["log_folder"] == os.path.join(data, "logs")
+    assert settings["worker_command"][-2:] == ["--log-file", os.path.join(data, "logs", "worker.log")]
     assert "Filters > Artistic > Neural Style Transfer" in output
     assert marker(data)["variant"] == "tensorflow"
     assert sorted(os.listdir(data)) == ["engine", "envs", "install.log", install.MARKER, "self-check.png", "weights"]
+    assert os.path.isdir(os.path.join(data, "engine", "core", "backends"))
+    assert not os.path.exists(os.path.join(data, "engine", "core", "bench"))  # the benchmark stays home
 
-
-def test_check_reports_a_healthy_install_then_a_broken_one(installed):
-    data, plugins, _ = installed
     healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
-    assert "Installed: engine 0.1.0: TensorFlow for Python" in healthy.stdout
-    entry = os.path.join(plugins, PLUGIN_NAME, "neural_style.py")
+    assert f"Installed: engine {__version__}: TensorFlow for Python" in healthy.stdout
+    assert f"logs in {os.path.join(data, 'logs')}" in healthy.stdout
     os.chmod(entry, 0o644)
-    try:
-        broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
-        assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
-    finally:
-        os.chmod(entry, 0o755)
+    broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
+    assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
 
-
-def test_running_again_upgrades_in_place(installed, compact_weights):
-    data, plugins, _ = installed
-    settings = os.path.join(plugins, PLUGIN_NAME, "neural_style.json")
-    os.remove(settings)
+    os.remove(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"))
     again = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights)
     assert again.returncode == 0, again.stderr
-    assert os.path.isfile(settings)
+    assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"))
     assert "Creating the engine's Python environment" not in again.stdout  # its lock has not changed
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
+    removed = installer("--uninstall", "--data-dir", data, "--plugin-dir", plugins)
+    assert removed.returncode == 0 and "uninstalled" in removed.stdout
+    assert os.listdir(plugins) == ["someone-elses.txt"] and not os.path.exists(data)
 
-def test_a_failed_reinstall_leaves_the_working_install_as_it_was(installed, tmp_path):
+
+def test_a_failed_reinstall_leaves_the_working_install_as_it_was(tmp_path, compact_weights):
     """A damaged weights file, then no network for a new backend's packages: each fails in one
     line, and the installation in place still works, with nothing new left beside it."""
-    data, plugins, _ = installed
     if os.geteuid() != 0:
         skip_or_fail("needs root to take the network away (unshare --net)")
-    before = (marker(data), sorted(os.listdir(data)), sorted(os.listdir(os.path.join(data, "envs"))),
-              sorted(os.listdir(os.path.join(data, "weights"))))
+    data, plugins, _ = install_into(tmp_path, compact_weights)
+
+    def state():
+        return (
+            marker(data),
+            sorted(os.listdir(data)),
+            sorted(os.listdir(os.path.join(data, "envs"))),
+            sorted(os.listdir(os.path.join(data, "weights"))),
+        )
+
+    before = state()
     bad = tmp_path / "weights.npz"
     bad.write_bytes(b"not a zip")
     damaged = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", str(bad))
-    offline = installer("--data-dir", data, "--plugin-dir", plugins, "--backend", "jax",
-                        env=offline_environment(), prefix=("unshare", "--net"))
+    offline = installer(
+        "--data-dir",
+        data,
+        "--plugin-dir",
+        plugins,
+        "--backend",
+        "jax",
+        env=offline_environment(),
+        prefix=("unshare", "--net"),
+    )
     assert damaged.returncode == 1 and offline.returncode == 1
     assert damaged.stderr.startswith("Installation failed: Expanding the weights failed")
     assert "not a compact VGG19 weights file" in damaged.stderr
-    assert offline.stderr.startswith("Installation failed: could not download the engine's packages: check "
-                                     "the internet connection")
+    assert offline.stderr.startswith(
+        "Installation failed: could not download the engine's packages: check the internet connection"
+    )
     for result in (damaged, offline):
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stdout + result.stderr
-    after = (marker(data), sorted(os.listdir(data)), sorted(os.listdir(os.path.join(data, "envs"))),
-             sorted(os.listdir(os.path.join(data, "weights"))))
-    assert after == before
+    assert state() == before
     healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
 
 
-def test_switching_to_jax_builds_its_own_environment_without_tensorflow(installed, compact_weights, tmp_path):
+def test_switching_to_jax_builds_its_own_environment_without_tensorflow(tmp_path, compact_weights):
     """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax: the JAX
     environment replaces the TensorFlow one, and JAX keeps the programs it compiles inside it, so
     uninstalling removes them too."""
-    data, plugins, _ = installed
-    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights,
-                       "--backend", "jax")
+    data, plugins, _ = install_into(tmp_path, compact_weights)
+    result = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights, "--backend", "jax")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Self-check: the engine works on CPU (jax)" in result.stdout
     (env,) = os.listdir(os.path.join(data, "envs"))
     assert env.startswith("linux-x86_64-py") and "-jax-" in env
-    site = subprocess.run([install.env_python(os.path.join(data, "envs", env)), "-c",
-                           "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('jax') is not None)"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    python = environment.env_python(os.path.join(data, "envs", env))
+    site = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('jax') is not None)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert site == ["None", "True"]
     assert os.listdir(os.path.join(data, "envs", env, "jax-compiled"))  # the self-check's programs
-    samples = os.path.join(ROOT, "samples")  # the command line, as the README has it: its backend is the one there
-    painted = subprocess.run([install.env_python(os.path.join(data, "envs", env)), "-m", "core",
-                              os.path.join(samples, "tubingen.jpg"), os.path.join(samples, "starry_night.jpg"),
-                              "-o", str(tmp_path / "out.png"), "--size", "48", "--iterations", "2", "--quiet",
-                              "--weights", marker(data)["weights"]], cwd=os.path.join(data, "engine"),
-                             capture_output=True, text=True, env=offline_environment())
-    assert painted.returncode == 0 and os.path.isfile(tmp_path / "out.png"), painted.stderr
     with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
-        assert json.load(f)["worker_command"][-2:] == ["--backend", "jax"]
+        assert "jax" in json.load(f)["worker_command"]
+    samples = os.path.join(ROOT, "samples")  # the command line, as the README has it: its backend is the one there
+    painted = subprocess.run(
+        [
+            python,
+            "-m",
+            "core",
+            os.path.join(samples, "tubingen.jpg"),
+            os.path.join(samples, "starry_night.jpg"),
+            "-o",
+            str(tmp_path / "out.png"),
+            "--size",
+            "48",
+            "--iterations",
+            "2",
+            "--quiet",
+            "--weights",
+            marker(data)["weights"],
+        ],
+        cwd=os.path.join(data, "engine"),
+        capture_output=True,
+        text=True,
+        env=offline_environment(),
+    )
+    assert painted.returncode == 0 and os.path.isfile(tmp_path / "out.png"), painted.stderr
 
 
-def test_no_gimp_found_installs_the_engine_and_says_what_to_do(installed, compact_weights, tmp_path):
-    data, _, _ = installed
+def test_no_gimp_found_installs_the_engine_and_says_what_to_do(compact_weights, tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"), PATH="/usr/bin:/bin")
     env.pop("GIMP3_DIRECTORY", None)
-    result = installer("--data-dir", data, "--weights", compact_weights, env=env)
+    result = installer("--data-dir", str(tmp_path / "data"), "--weights", compact_weights, "--backend", "jax", env=env)
     assert result.returncode == 0, result.stderr
     assert "WARNING: no GIMP 3 was found, so the plug-in was not installed" in result.stdout
     assert "Self-check: the engine works" in result.stdout
     assert not os.path.exists(tmp_path / "cfg")
 
 
-def test_uninstall_removes_everything_it_added_and_nothing_else(installed):
-    data, plugins, _ = installed
-    result = installer("--uninstall", "--data-dir", data, "--plugin-dir", plugins)
-    assert result.returncode == 0 and "uninstalled" in result.stdout
-    assert os.listdir(plugins) == ["someone-elses.txt"] and not os.path.exists(data)
-
-
 def test_missing_weights_file_is_a_clear_failure(tmp_path):
-    result = installer("--data-dir", str(tmp_path / "d2"), "--plugin-dir", str(tmp_path / "p"),
-                       "--weights", str(tmp_path / "nope.h5"))
+    result = installer(
+        "--data-dir", str(tmp_path / "d2"), "--plugin-dir", str(tmp_path / "p"), "--weights", str(tmp_path / "nope.h5")
+    )
     assert result.returncode == 1 and "nope.h5 does not exist" in result.stderr
     assert not os.path.exists(tmp_path / "p" / PLUGIN_NAME) and not os.path.exists(tmp_path / "d2")
 
@@ -240,10 +277,22 @@ def test_a_full_disk_is_refused_before_anything_is_downloaded(tmp_path, compact_
         skip_or_fail("needs root to mount a small disk")
     disk = tmp_path / "disk"
     disk.mkdir()
-    result = installer("--data-dir", str(disk / "data"), "--plugin-dir", str(disk / "plugins"),
-                       "--weights", compact_weights,
-                       prefix=("unshare", "--mount", "sh", "-c", f"mount -t tmpfs -o size=64m tmpfs {disk} && "
-                               '"$@"; code=$?; ls -A ' f"{disk}; exit $code", "sh"))
+    result = installer(
+        "--data-dir",
+        str(disk / "data"),
+        "--plugin-dir",
+        str(disk / "plugins"),
+        "--weights",
+        compact_weights,
+        prefix=(
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            f'mount -t tmpfs -o size=64m tmpfs {disk} && "$@"; code=$?; ls -A {disk}; exit $code',
+            "sh",
+        ),
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr.startswith("Installation failed: the engine needs about 2.5 GB of free disk space in ")
     assert "0.1 GB is free: free some space, or choose another folder with --data-dir" in result.stderr
@@ -265,13 +314,17 @@ def test_python_3_10_finds_a_newer_python_or_says_what_to_install(tmp_path):
     env = dict(os.environ, PATH=str(bin_dir))  # only the Pythons the test puts there
     alone = installer("--data-dir", str(tmp_path / "data"), python=old, env=env)
     assert alone.returncode == 1 and alone.stdout == ""
-    assert alone.stderr == ("Installation failed: The engine needs Python 3.11 to 3.14 and none was found "
-                            "(this is 3.10): install Python 3.13 with your distribution's packages (Debian, "
-                            "Ubuntu: sudo apt install python3.13-venv) and run python3.13 -m installer.\n")
+    assert alone.stderr == (
+        "Installation failed: The engine needs Python 3.11 to 3.14 and none was found "
+        "(this is 3.10): install Python 3.13 with your distribution's packages (Debian, "
+        "Ubuntu: sudo apt install python3.13-venv) and run python3.13 -m installer.\n"
+    )
     os.symlink(new, bin_dir / "python3.13")
     found = installer("--dry-run", "--data-dir", str(tmp_path / "data"), python=old, env=env)
     assert found.returncode == 0, found.stderr
-    assert found.stdout.startswith("Would install TensorFlow for Python 3.13 on Linux, x86-64 (Python 3.10 "
-                                   "cannot run the engine, so it is installed for Python 3.13 (")
+    assert found.stdout.startswith(
+        "Would install TensorFlow for Python 3.13 on Linux, x86-64 (Python 3.10 "
+        "cannot run the engine, so it is installed for Python 3.13 ("
+    )
     assert "installer/locks/linux-x86_64-py3.13-tensorflow.txt" in found.stdout
     assert not os.path.exists(tmp_path / "data")

@@ -2,6 +2,7 @@
 its cell of the support matrix (so every pin has packages for that platform and Python), and
 every cell the matrix leaves out really has none. Resolving reads the registry's metadata only;
 no package is downloaded. The registry is read as it stood at ``relock.EXCLUDE_NEWER``."""
+
 import concurrent.futures
 import os
 
@@ -23,6 +24,7 @@ def uv():
 
 def resolve_all(jobs):
     """{name: lock text or RelockError} for {name: (function, arguments)}, resolved in parallel."""
+
     def attempt(function, arguments):
         try:
             return function(*arguments)
@@ -53,8 +55,10 @@ def test_the_cells_the_matrix_leaves_out_have_no_packages(uv):
         source = os.path.join(matrix.REQUIREMENTS, f"{variant}.in")
         for platform in entry.platforms:
             for python in sorted(set(matrix.ALL_PYTHONS) - set(entry.pythons)):
-                jobs[f"{platform} {python} {variant}"] = (relock.compile_lock,
-                                                          (source, matrix.PLATFORMS[platform].resolver, python))
+                jobs[f"{platform} {python} {variant}"] = (
+                    relock.compile_lock,
+                    (source, matrix.PLATFORMS[platform].resolver, python),
+                )
         if not variant.endswith("-cuda"):
             for python in matrix.PYTHONS:
                 jobs[f"Intel Mac {python} {variant}"] = (relock.compile_lock, (source, INTEL_MAC, python))

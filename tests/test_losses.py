@@ -1,4 +1,5 @@
-"""The loss terms against plain NumPy on small random arrays."""
+"""The loss against plain NumPy on small random arrays, and its sums adding up over any split."""
+
 import numpy as np
 import pytest
 from keras import ops
@@ -6,9 +7,17 @@ from keras import ops
 from core import losses
 
 rng = np.random.default_rng(0)
-FEATURES = rng.normal(size=(1, 5, 7, 4)).astype(np.float32)
-TARGET = rng.normal(size=(1, 5, 7, 4)).astype(np.float32)
-IMAGE = rng.uniform(-100, 100, size=(1, 6, 9, 3)).astype(np.float32)
+LAYERS = ("block1_conv1",), ("block1_conv2", "block2_conv1")  # content, style: 64 channels each
+IMAGE = rng.uniform(-100, 100, size=(1, 6, 8, 3)).astype(np.float32)
+CONTENT = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32)]
+TARGETS = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32)]
+STYLE = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32), rng.normal(size=(1, 3, 4, 128)).astype(np.float32)]
+GRAM_TARGETS = [rng.normal(size=(64, 64)).astype(np.float32), rng.normal(size=(128, 128)).astype(np.float32)]
+WEIGHTS = np.array([2.0, 3.0, 0.5, 0.25, 0.75], np.float32)
+
+
+def value(tensor):
+    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
 
 
 def numpy_gram(features):
@@ -16,44 +25,57 @@ def numpy_gram(features):
     return flat.T @ flat
 
 
-def value(tensor):
-    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
+def numpy_variation(image):
+    x = image.astype(np.float64)
+    return ((x[:, :-1, :-1] - x[:, 1:, :-1]) ** 2 + (x[:, :-1, :-1] - x[:, :-1, 1:]) ** 2) ** 1.25
 
 
-def test_gram_matrix_raw_and_normalised():
-    raw = numpy_gram(FEATURES)
-    np.testing.assert_allclose(value(losses.gram_matrix(FEATURES, normalise=False)), raw, rtol=1e-5)
-    np.testing.assert_allclose(value(losses.gram_matrix(FEATURES)), raw / (5 * 7 * 4), rtol=1e-5)
+def test_the_normalised_loss_is_means_over_each_feature_map():
+    sums = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE)
+    divisors = losses.divisors((6, 8), *LAYERS)
+    total, parts = losses.loss(sums, GRAM_TARGETS, WEIGHTS, divisors)
+    content = ((CONTENT[0].astype(np.float64) - TARGETS[0]) ** 2).mean()
+    style = sum(w * ((numpy_gram(f) / f[0].size - t) ** 2).mean() for w, f, t in zip((0.25, 0.75), STYLE, GRAM_TARGETS))
+    tv = numpy_variation(IMAGE).mean()
+    assert value(parts["content"]) == pytest.approx(2.0 * content, rel=1e-5)
+    assert value(parts["style"]) == pytest.approx(3.0 * style, rel=1e-5)
+    assert value(parts["tv"]) == pytest.approx(0.5 * tv, rel=1e-5)
+    assert value(total) == pytest.approx(2.0 * content + 3.0 * style + 0.5 * tv, rel=1e-5)
 
 
-def test_normalised_gram_does_not_depend_on_image_size():
-    tiled = np.tile(FEATURES, (1, 3, 2, 1))  # the same statistics over six times the area
-    np.testing.assert_allclose(value(losses.gram_matrix(tiled)), value(losses.gram_matrix(FEATURES)),
-                               rtol=1e-5)
+def test_the_tutorial_loss_is_sums_with_grams_over_36_pixels_squared():
+    sums = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE)
+    _, parts = losses.loss(sums, GRAM_TARGETS, WEIGHTS, losses.divisors((6, 8), *LAYERS, tutorial=True))
+    style = sum(
+        w * ((numpy_gram(f) - t) ** 2).sum() / (4.0 * 9 * 48**2) for w, f, t in zip((0.25, 0.75), STYLE, GRAM_TARGETS)
+    )
+    content = ((CONTENT[0].astype(np.float64) - TARGETS[0]) ** 2).sum()
+    assert value(parts["content"]) == pytest.approx(2.0 * content, rel=1e-5)
+    assert value(parts["style"]) == pytest.approx(3.0 * style, rel=1e-5)
+    assert value(parts["tv"]) == pytest.approx(0.5 * numpy_variation(IMAGE).sum(), rel=1e-5)
 
 
-def test_content_loss_mean_and_sum():
-    squared = (FEATURES.astype(np.float64) - TARGET) ** 2
-    assert value(losses.content_loss(FEATURES, TARGET)) == pytest.approx(squared.mean(), rel=1e-5)
-    assert value(losses.content_loss(FEATURES, TARGET, normalise=False)) == pytest.approx(
-        squared.sum(), rel=1e-5)
+def test_the_sums_of_two_halves_add_up_to_the_whole_images():
+    def half(rows, feature):  # 1 on the given rows of a feature map or of the smoothness terms
+        mask = np.zeros((1, feature.shape[1], feature.shape[2], 1), np.float32)
+        mask[:, rows] = 1.0
+        return mask
+
+    whole = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE)
+    terms = IMAGE[:, :-1, :-1]
+    parts = []
+    for top in (True, False):
+        masks = [half(slice(0, f.shape[1] // 2) if top else slice(f.shape[1] // 2, None), f) for f in CONTENT + STYLE]
+        pixel = half(slice(0, 2) if top else slice(2, None), terms)
+        parts.append(losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, masks, pixel))
+    for name in ("content", "grams"):
+        for w, a, b in zip(getattr(whole, name), *(getattr(p, name) for p in parts)):
+            np.testing.assert_allclose(value(a) + value(b), value(w), rtol=1e-5, atol=1e-3)
+    assert value(parts[0].variation) + value(parts[1].variation) == pytest.approx(value(whole.variation), rel=1e-5)
 
 
-def test_style_loss_mean_and_tutorial_formula():
-    a, b = numpy_gram(FEATURES), numpy_gram(TARGET)
-    assert value(losses.style_loss(a.astype(np.float32), b.astype(np.float32))) == pytest.approx(
-        ((a - b) ** 2).mean(), rel=1e-5)
-    pixels = 40 * 30
-    expected = ((a - b) ** 2).sum() / (4.0 * 9 * pixels**2)
-    assert value(losses.style_loss(a.astype(np.float32), b.astype(np.float32), pixels)) == pytest.approx(
-        expected, rel=1e-5)
-
-
-def test_total_variation_matches_the_tutorial_definition():
-    x = IMAGE.astype(np.float64)
-    a = (x[:, :-1, :-1, :] - x[:, 1:, :-1, :]) ** 2
-    b = (x[:, :-1, :-1, :] - x[:, :-1, 1:, :]) ** 2
-    expected = (a + b) ** 1.25
-    assert value(losses.total_variation_loss(IMAGE, normalise=False)) == pytest.approx(
-        expected.sum(), rel=1e-5)
-    assert value(losses.total_variation_loss(IMAGE)) == pytest.approx(expected.mean(), rel=1e-5)
+def test_style_targets_blend_each_images_gram_matrix():
+    a, b = (rng.normal(size=(64, 64)) for _ in range(2))
+    divisors = [losses.divisors((8, 8), *LAYERS), losses.divisors((16, 16), *LAYERS)]
+    blended = losses.style_targets([([a, a], divisors[0], 0.25), ([b, b], divisors[1], 0.75)])
+    np.testing.assert_allclose(blended[0], 0.25 * a / (8 * 8 * 64) + 0.75 * b / (16 * 16 * 64), rtol=1e-5, atol=1e-9)

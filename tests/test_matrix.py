@@ -1,4 +1,5 @@
 """The support matrix: what the installer chooses on each kind of machine, and what it refuses."""
+
 import os
 
 import pytest
@@ -12,25 +13,31 @@ def python(version, platform="linux-x86_64", executable=None, **extra):
     return Interpreter(executable or f"/usr/bin/python{version}", version, platform, **extra)
 
 
-@pytest.mark.parametrize("facts, expected", [
-    (("linux", "x86_64", 64, ("glibc", "2.41")), "linux-x86_64"),
-    (("linux", "aarch64", 64, ("glibc", "2.36")), "linux-aarch64"),
-    (("win32", "AMD64", 64), "windows-x86_64"),
-    (("darwin", "arm64", 64, ("", ""), "15.1"), "macos-arm64"),
-])
+@pytest.mark.parametrize(
+    "facts, expected",
+    [
+        (("linux", "x86_64", 64, ("glibc", "2.41")), "linux-x86_64"),
+        (("linux", "aarch64", 64, ("glibc", "2.36")), "linux-aarch64"),
+        (("win32", "AMD64", 64), "windows-x86_64"),
+        (("darwin", "arm64", 64, ("", ""), "15.1"), "macos-arm64"),
+    ],
+)
 def test_supported_platforms(facts, expected):
     assert platform_of(*facts) == (expected, "")
 
 
-@pytest.mark.parametrize("facts, words", [
-    (("darwin", "x86_64", 64, ("", ""), "13.6"), "Intel Macs are not supported"),
-    (("darwin", "arm64", 64, ("", ""), "13.6"), "macOS 13.6 is too old"),
-    (("linux", "x86_64", 64, ("glibc", "2.17")), "glibc 2.17"),
-    (("linux", "x86_64", 64, ("", "")), "musl"),
-    (("linux", "riscv64", 64, ("glibc", "2.41")), "riscv64"),
-    (("win32", "ARM64", 64), "Windows on arm64 is not supported"),
-    (("win32", "AMD64", 32), "32-bit Python"),
-])
+@pytest.mark.parametrize(
+    "facts, words",
+    [
+        (("darwin", "x86_64", 64, ("", ""), "13.6"), "Intel Macs are not supported"),
+        (("darwin", "arm64", 64, ("", ""), "13.6"), "macOS 13.6 is too old"),
+        (("linux", "x86_64", 64, ("glibc", "2.17")), "glibc 2.17"),
+        (("linux", "x86_64", 64, ("", "")), "musl"),
+        (("linux", "riscv64", 64, ("glibc", "2.41")), "riscv64"),
+        (("win32", "ARM64", 64), "Windows on arm64 is not supported"),
+        (("win32", "AMD64", 32), "32-bit Python"),
+    ],
+)
 def test_unsupported_platforms_say_why(facts, words):
     platform, problem = platform_of(*facts)
     assert platform == "" and words in problem
@@ -76,17 +83,35 @@ def test_a_requested_backend_may_need_another_python():
     assert chosen.interpreter.version == "3.12" and chosen.variant == "tensorflow"
 
 
-@pytest.mark.parametrize("found, backend, words", [
-    ([python("3.10")], None, "The engine needs Python 3.11 to 3.14 and none was found (this is 3.10): "
-     "install Python 3.13 with your distribution's packages"),
-    ([python("3.15", "windows-x86_64")], None, "https://www.python.org/downloads/windows/ and run py -3.13 -m installer."),
-    ([python("3.14", "macos-arm64")], "tensorflow", "TensorFlow needs Python 3.11 to 3.13 and none was found "
-     "(this is 3.14): install Python 3.13 from https://www.python.org/downloads/macos/ and run python3.13 -m "
-     "installer --backend tensorflow, or leave out --backend to install PyTorch."),
-    ([python("3.12", "", problem="Intel Macs are not supported: ...")], None, "Intel Macs are not supported"),
-    ([python("3.10"), python("3.13", makes_venvs=False, problem="python3.13 cannot make Python environments")],
-     None, "Python3.13 cannot make Python environments."),
-])
+@pytest.mark.parametrize(
+    "found, backend, words",
+    [
+        (
+            [python("3.10")],
+            None,
+            "The engine needs Python 3.11 to 3.14 and none was found (this is 3.10): "
+            "install Python 3.13 with your distribution's packages",
+        ),
+        (
+            [python("3.15", "windows-x86_64")],
+            None,
+            "https://www.python.org/downloads/windows/ and run py -3.13 -m installer.",
+        ),
+        (
+            [python("3.14", "macos-arm64")],
+            "tensorflow",
+            "TensorFlow needs Python 3.11 to 3.13 and none was found "
+            "(this is 3.14): install Python 3.13 from https://www.python.org/downloads/macos/ and run python3.13 -m "
+            "installer --backend tensorflow, or leave out --backend to install PyTorch.",
+        ),
+        ([python("3.12", "", problem="Intel Macs are not supported: ...")], None, "Intel Macs are not supported"),
+        (
+            [python("3.10"), python("3.13", makes_venvs=False, problem="python3.13 cannot make Python environments")],
+            None,
+            "Python3.13 cannot make Python environments.",
+        ),
+    ],
+)
 def test_refusals_are_one_line_saying_what_to_do(found, backend, words):
     with pytest.raises(Unsupported) as refused:
         choose(found, nvidia=False, backend=backend)

@@ -1,4 +1,5 @@
 """The host optimisers on problems with known answers, and against each other on the real loss."""
+
 import numpy as np
 import pytest
 
@@ -30,7 +31,7 @@ def test_each_optimiser_finds_the_box_constrained_minimum(name, dtype):
     fun, answer, _ = _quadratic(dtype)
     x0 = np.zeros((6, 5, 3), np.float32)
     result = []
-    optimizers.BY_NAME[name](lambda x: (result.append(x.copy()), fun(x))[1], x0, 200, 400, history=10)
+    optimizers.HOST[name].minimise(lambda x: (result.append(x.copy()), fun(x))[1], x0, 200, 400, history=10)
     assert np.abs(np.clip(result[-1], LOW, HIGH) - answer).max() < 0.05
 
 
@@ -49,9 +50,12 @@ def test_float32_optimiser_lowers_the_style_loss_as_far_as_scipys(random_network
     content = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
     style = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
     engine = StyleTransfer(random_network)
-    final = {name: engine.run(content, [style], StyleParams(size=64, iterations=30, pyramid_levels=1,
-                                                             precision="float32", optimizer=name)).losses["total"]
-             for name in ("lbfgs-b", "lbfgs-float32")}
+    final = {
+        name: engine.run(
+            content, [style], StyleParams(size=64, iterations=30, pyramid_levels=1, precision="float32", optimizer=name)
+        ).losses["total"]
+        for name in ("lbfgs-b", "lbfgs-float32")
+    }
     start = engine.run(content, [style], StyleParams(size=64, iterations=1, pyramid_levels=1)).losses["total"]
     assert final["lbfgs-float32"] < 0.2 * start
     assert final["lbfgs-float32"] < 1.1 * final["lbfgs-b"]

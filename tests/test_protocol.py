@@ -1,4 +1,5 @@
 """The wire format on in-memory streams, and the golden transcripts both sides must keep."""
+
 import io
 import json
 import os
@@ -27,13 +28,16 @@ def test_end_of_stream_is_none():
     assert protocol.read_message(io.BytesIO(b"")) is None
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"not json\n", "not a JSON message"),
-    (b"[1, 2]\n", "JSON object with a 'type'"),
-    (b'{"type": "job", "payload_bytes": -1}\n', "bad payload_bytes"),
-    (b'{"type": "job", "payload_bytes": 100}\n' + b"x" * 10, "truncated payload: got 10 of 100"),
-    (b'{"type": "job"}', "cut off"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"not json\n", "not a JSON message"),
+        (b"[1, 2]\n", "JSON object with a 'type'"),
+        (b'{"type": "job", "payload_bytes": -1}\n', "bad payload_bytes"),
+        (b'{"type": "job", "payload_bytes": 100}\n' + b"x" * 10, "truncated payload: got 10 of 100"),
+        (b'{"type": "job"}', "cut off"),
+    ],
+)
 def test_malformed_streams_raise_protocol_error(raw, message):
     with pytest.raises(ProtocolError, match=message):
         protocol.read_message(io.BytesIO(raw))
@@ -68,9 +72,11 @@ def golden_client_messages():
     stream = io.BytesIO()
     content, style = Pixels(2, 2, 4, bytes(range(16))), Pixels(1, 1, 3, b"\x01\x02\x03")
     mask = Pixels(2, 2, 1, b"\x00\x40\x80\xff")
-    protocol.write_message(stream, protocol.job("job-1", {"size": 64, "iterations": 2}, content.info(),
-                                                [style.info()], mask.info()),
-                           content.data + style.data + mask.data)
+    protocol.write_message(
+        stream,
+        protocol.job("job-1", {"size": 64, "iterations": 2}, content.info(), [style.info()], mask.info()),
+        content.data + style.data + mask.data,
+    )
     protocol.write_message(stream, {"type": protocol.CANCEL, "id": "job-1"})
     protocol.write_message(stream, {"type": protocol.SHUTDOWN})
     return stream.getvalue()
@@ -91,4 +97,5 @@ def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
         if "image" in header:
             assert len(payload) == protocol.image_size(header["image"])
     assert kinds == ["hello", "progress", "progress", "result", "error"]
-    protocol.check_hello(json.loads(open(os.path.join(GOLDEN, "worker_session.bin"), "rb").readline()))
+    with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as session:
+        protocol.check_hello(json.loads(session.readline()))

@@ -1,4 +1,5 @@
 """A small real stylisation with the ImageNet VGG19 weights."""
+
 import os
 
 import numpy as np
@@ -26,4 +27,3 @@ def test_style_loss_falls_tenfold_on_the_sample_images(real_weights):
     assert result.losses["style"] * 10 <= initial["style"]
     assert result.pixels.shape == (*shape, 4)
     assert result.pixels[..., :3].std() > 20  # a picture, not a flat field
-

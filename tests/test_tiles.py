@@ -1,79 +1,95 @@
 """Tiled evaluation: the plan covers the image, fits the budget, and changes nothing but memory."""
+
 import os
 import threading
 
 import numpy as np
 import pytest
 
-from core import images, tiles
+from core import images, objective, optimizers, plan, tiles, vgg_layers
 from core.engine import StyleTransfer
 from core.params import ParamError, StyleParams
 from tests.conftest import ROOT
+
+DEFAULT_LAYERS = StyleParams().content_layers + StyleParams().style_layers
+HALO = tiles.halo(DEFAULT_LAYERS)
+TILE = 2 * HALO + 80  # a tile side that cuts the test pictures into several tiles
 
 
 def _load(name):
     return images.load_image(os.path.join(ROOT, "samples", name))
 
 
+def test_the_halo_covers_the_receptive_field_of_the_deepest_layer():
+    assert vgg_layers.reach("block5_conv2") == 101 and HALO == 112  # the default layers
+    assert tiles.halo(("block5_conv4",)) > vgg_layers.reach("block5_conv4") == 133
+    assert tiles.halo(("block2_conv1",)) % tiles.GRID == 0
+
+
 @pytest.mark.parametrize("shape", [(200, 264), (3000, 4000), (97, 301)])
 def test_tile_interiors_cover_every_pixel_once_and_windows_sit_on_the_grid(shape):
     covered = np.zeros(shape, np.int32)
-    for tile in tiles.plan_tiles(shape, 2 * tiles.HALO + 96):
-        covered[tile.y0:tile.y1, tile.x0:tile.x1] += 1
+    for tile in tiles.plan_tiles(shape, 2 * HALO + 96, HALO):
+        covered[tile.y0 : tile.y1, tile.x0 : tile.x1] += 1
         assert tile.top % tiles.GRID == 0 and tile.left % tiles.GRID == 0
-        assert tile.top == max(0, tile.y0 - tiles.HALO) and tile.bottom == min(shape[0], tile.y1 + tiles.HALO)
-        assert tile.left == max(0, tile.x0 - tiles.HALO) and tile.right == min(shape[1], tile.x1 + tiles.HALO)
+        assert tile.top == max(0, tile.y0 - HALO) and tile.bottom == min(shape[0], tile.y1 + HALO)
+        assert tile.left == max(0, tile.x0 - HALO) and tile.right == min(shape[1], tile.x1 + HALO)
     assert (covered == 1).all()
 
 
-def _planned_bytes(plan, shape):
-    pixels = shape[0] * shape[1]
-    value_bytes, extra_vectors = tiles.OPTIMIZER_VECTORS[plan.optimizer]
-    network = (plan.tile_side ** 2 if plan.tile_side else pixels) * tiles.BYTES_PER_PIXEL_EVALUATED
-    return tiles.BYTES_FIXED + (2 * plan.history + extra_vectors) * pixels * 3 * value_bytes + network
+def _memory(shape, budget, names=tuple(optimizers.HOST)):
+    side, name, history = plan.plan_memory(shape, budget, names, HALO)
+    size = plan.SizePlan(shape, side, name, history)
+    return size, plan.planned_bytes(size)
 
 
 def test_memory_plan_keeps_small_images_whole_with_scipy_and_tiles_a_4000x3000_one():
-    small = tiles.plan_memory((384, 512), 8e9)
-    assert small == tiles.MemoryPlan(None, 20, "lbfgs-b")
+    small, _ = _memory((384, 512), 8e9)
+    assert (small.tile_side, small.optimizer, small.history) == (None, "lbfgs-b", 20)
     for budget in (10e9, 16e9):
-        big = tiles.plan_memory((3000, 4000), budget)
-        assert big.tile_side is not None and tiles.MIN_HISTORY <= big.history < 20
+        big, planned = _memory((3000, 4000), budget)
+        assert big.tile_side is not None and plan.MIN_HISTORY <= big.history < 20
         assert big.optimizer == "lbfgs-float32"  # scipy's float64 vectors would leave it less memory
-        assert _planned_bytes(big, (3000, 4000)) <= tiles.PLANNED_SHARE * budget
-    scipy_only = tiles.plan_memory((3000, 4000), 16e9, ("lbfgs-b",))
+        assert planned <= plan.PLANNED_SHARE * budget
+    scipy_only, planned = _memory((3000, 4000), 16e9, ("lbfgs-b",))
     assert scipy_only.optimizer == "lbfgs-b" and scipy_only.history < big.history
-    assert _planned_bytes(scipy_only, (3000, 4000)) <= tiles.PLANNED_SHARE * 16e9
-    assert tiles.plan_memory((3000, 4000), 80e9) == tiles.MemoryPlan(None, 20, "lbfgs-b")  # a big machine
+    assert planned <= plan.PLANNED_SHARE * 16e9
+    roomy, _ = _memory((3000, 4000), 80e9)  # a big machine
+    assert (roomy.tile_side, roomy.optimizer, roomy.history) == (None, "lbfgs-b", 20)
 
 
 def test_a_budget_too_small_for_the_picture_says_how_much_is_needed():
-    with pytest.raises(ParamError, match=r"a 4000x3000 picture needs about [0-9] GB of memory, more than "
-                                         r"the budget of 4 GB"):
-        tiles.plan_memory((3000, 4000), 4e9)
+    with pytest.raises(
+        ParamError,
+        match=r"a 4000x3000 picture needs about [0-9] GB of memory, more than "
+        r"the budget of 4 GB",
+    ):
+        _memory((3000, 4000), 4e9)
     with pytest.raises(ParamError, match=r"needs about 1[0-9] GB of memory, more than the budget of 10 GB"):
-        tiles.plan_memory((3000, 4000), 10e9, ("lbfgs-b",))
+        _memory((3000, 4000), 10e9, ("lbfgs-b",))
 
 
 def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
     engine = StyleTransfer(random_network)
     calls = []
     with pytest.raises(ParamError, match="needs about"):
-        engine.run(_load("tubingen.jpg"), [_load("starry_night.jpg")],
-                   StyleParams(size=4000, memory_budget=4.0), on_progress=calls.append)
+        engine.run(
+            _load("tubingen.jpg"),
+            [_load("starry_night.jpg")],
+            StyleParams(size=4000, memory_budget=4.0),
+            on_progress=calls.append,
+        )
     assert calls == []
 
 
-def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network):
+@pytest.mark.parametrize("tutorial", [False, True])
+def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tutorial):
     shape = (200, 264)
     content, style = (_load(name)[..., :3].astype(np.float32) for name in ("tubingen.jpg", "starry_night.jpg"))
-    engine = StyleTransfer(random_network)
-    params = StyleParams(size=264, precision="float32")
-    whole = engine.objective(content, [style], params, shape)
-    styles = [(images.preprocess(images.resize(style, images.fit_long_side(style.shape, 264))), 1.0)]
-    tiled = tiles.TiledObjective(engine._tiled_network(params), params, shape,
-                                 tiles.MemoryPlan(2 * tiles.HALO + 80, 5),
-                                 images.preprocess(images.resize(content, shape)), styles)
+    compiled = StyleTransfer(random_network).compiled
+    params = StyleParams.tutorial(size=264) if tutorial else StyleParams(size=264, precision="float32")
+    whole = objective.build(compiled, content, [style], params, plan.SizePlan(shape, None, "lbfgs-b", 5), "float32")
+    tiled = objective.build(compiled, content, [style], params, plan.SizePlan(shape, TILE, "lbfgs-b", 5), "float32")
     assert len(tiled.image.tiles) == 12
     x = images.preprocess(images.resize(content, shape))[None]
     x = x + np.random.default_rng(0).normal(0, 20, x.shape).astype(np.float32)
@@ -85,14 +101,19 @@ def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network):
     assert np.linalg.norm(tiled_grad - grad) / np.linalg.norm(grad) < 1e-4
 
 
+def _tiles_forced(monkeypatch):
+    """Plan every size in tiles (the test pictures fit any budget whole)."""
+    planned = plan.plan_memory
+    monkeypatch.setattr(plan, "plan_memory", lambda *args: (TILE, *planned(*args)[1:]))
+
+
 def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_network, monkeypatch):
     engine = StyleTransfer(random_network)
     content, style = _load("tubingen.jpg"), _load("starry_night.jpg")
     params = StyleParams(size=200, iterations=3, pyramid_levels=1, precision="float32")
     whole = engine.run(content, [style], params)
-    monkeypatch.setattr(tiles, "plan_memory", lambda *_: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
-    assert isinstance(engine.objective(content[..., :3].astype(np.float32), [style[..., :3].astype(np.float32)],
-                                       params, (150, 200)), tiles.TiledObjective)
+    _tiles_forced(monkeypatch)
+    assert engine.plan(content, [style], params).sizes[-1].tile_side == TILE
     tiled = engine.run(content, [style], params)
     assert tiled.losses["total"] == pytest.approx(whole.losses["total"], rel=1e-3)
     assert np.abs(tiled.pixels.astype(int) - whole.pixels.astype(int)).max() <= 2
@@ -103,8 +124,8 @@ def test_a_stop_takes_effect_within_one_tile(random_network, monkeypatch, tiles_
     """At full resolution one evaluation takes minutes; a cancel must not wait for it to finish."""
     engine = StyleTransfer(random_network)
     params = StyleParams(size=200, iterations=3, pyramid_levels=1, precision="float32")
-    monkeypatch.setattr(tiles, "plan_memory", lambda *_: tiles.MemoryPlan(2 * tiles.HALO + 80, 20))
-    network = engine._tiled_network(params)
+    _tiles_forced(monkeypatch)
+    network = engine.compiled.tiled(params, "float32")
     tiles_run, stop = [], threading.Event()
 
     def counted(function):
@@ -113,6 +134,7 @@ def test_a_stop_takes_effect_within_one_tile(random_network, monkeypatch, tiles_
             if len(tiles_run) == tiles_before_stop:
                 stop.set()  # asked while this tile runs
             return function(*args)
+
         return call
 
     monkeypatch.setattr(network, "forward", counted(network.forward))

@@ -7,6 +7,7 @@ Each module offers:
   dict of float, gradient: np.ndarray)`` from a single evaluation;
 * ``forward(fn, variables)``: ``fn`` compiled for forward use only (no gradient), NumPy out;
 * ``device_name()``: what it computes on, for people: "CPU" or "GPU: <name>";
+* ``is_out_of_memory(error)``: whether an exception is the backend's own "out of memory";
 * ``fast_bfloat16()``: whether bfloat16 arithmetic is faster than float32 on that device;
 * optionally ``device_lbfgs(loss_fn, variables)``: an L-BFGS that runs on the accelerator (see
   jax.py);
@@ -17,6 +18,7 @@ Each module offers:
 ``model.weights``): a compiler that would otherwise bake them into the program as constants
 gets them as arguments instead.
 """
+
 import functools
 import importlib
 
@@ -64,6 +66,11 @@ def max_pool(inputs):
 
 def device_name() -> str:
     return _module().device_name()
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether the host (``MemoryError``) or the backend's device ran out of memory."""
+    return isinstance(error, MemoryError) or _module().is_out_of_memory(error)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ On a GPU an evaluation takes about a millisecond, less than scipy's L-BFGS-B spe
 bookkeeping for a 512 px image; so there the whole iteration runs on the device (optax's L-BFGS
 with a zoom line search) in jit-compiled chunks, returning to Python only between chunks.
 """
+
 import functools
 import os
 import sys
@@ -20,8 +21,9 @@ from core.weights import keras_cache_dir
 # (which JAX reads itself) names a place.
 if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
     in_venv = sys.prefix != sys.base_prefix
-    jax.config.update("jax_compilation_cache_dir",
-                      os.path.join(sys.prefix if in_venv else keras_cache_dir(), "jax-compiled"))
+    jax.config.update(
+        "jax_compilation_cache_dir", os.path.join(sys.prefix if in_venv else keras_cache_dir(), "jax-compiled")
+    )
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 # One set of programs per new image size: keep the most recently used within 1 GiB.
 jax.config.update("jax_compilation_cache_max_size", 2**30)
@@ -113,3 +115,8 @@ def fast_bfloat16() -> bool:
     """GPUs from Ampere on; XLA's CPU convolutions gain nothing from bfloat16."""
     device = jax.devices()[0]
     return device.platform == "gpu" and float(getattr(device, "compute_capability", 0)) >= 8.0
+
+
+def is_out_of_memory(error) -> bool:
+    """XLA reports an allocation that failed as a runtime error whose status is RESOURCE_EXHAUSTED."""
+    return isinstance(error, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(error)

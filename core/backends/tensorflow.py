@@ -1,6 +1,7 @@
 """Loss and gradient under TensorFlow: one traced graph, shapes relaxed across image sizes.
 
 The graph reads the network's variables by reference, so ``variables`` needs no handling here."""
+
 import numpy as np
 import tensorflow as tf
 
@@ -45,3 +46,7 @@ def fast_bfloat16() -> bool:
     from core.backends import cpu_has_bfloat16
 
     return cpu_has_bfloat16()
+
+
+def is_out_of_memory(error) -> bool:
+    return isinstance(error, tf.errors.ResourceExhaustedError)

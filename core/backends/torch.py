@@ -1,6 +1,7 @@
 """Loss and gradient under PyTorch: eager autograd on the device Keras placed the network on.
 
 Eager code reads the network's variables as it goes, so ``variables`` needs no handling here."""
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,8 +14,11 @@ def value_and_grad(loss_fn, variables):
         args = [_to_tensors(arg) for arg in args]
         loss, parts = loss_fn(image, *args)
         (grad,) = torch.autograd.grad(loss, image)
-        return (float(loss.detach()), {name: float(value.detach()) for name, value in parts.items()},
-                grad.detach().cpu().numpy())
+        return (
+            float(loss.detach()),
+            {name: float(value.detach()) for name, value in parts.items()},
+            grad.detach().cpu().numpy(),
+        )
 
     return call
 
@@ -29,15 +33,20 @@ def forward(fn, variables):
 
 
 def _to_numpy(value):
-    if isinstance(value, (list, tuple)):
-        return [_to_numpy(v) for v in value]
-    return value.detach().cpu().numpy()
+    return _map(lambda v: v.detach().cpu().numpy(), value)
 
 
 def _to_tensors(value):
+    return _map(ops.convert_to_tensor, value)
+
+
+def _map(function, value):
+    """``function`` on every leaf of nested lists, tuples and named tuples, keeping their types."""
+    if hasattr(value, "_fields"):
+        return type(value)(*(_map(function, v) for v in value))
     if isinstance(value, (list, tuple)):
-        return [_to_tensors(v) for v in value]
-    return ops.convert_to_tensor(value)
+        return type(value)(_map(function, v) for v in value)
+    return function(value)
 
 
 def convolution(inputs, kernel):
@@ -65,3 +74,10 @@ def fast_bfloat16() -> bool:
     """Measured on an H100: Keras' eager casts make bfloat16 slower here (19 ms against 15 ms per
     evaluation at 512 px), so float32 stays the default; bfloat16 remains a choice."""
     return False
+
+
+def is_out_of_memory(error) -> bool:
+    """CUDA's out of memory has its own type; the Apple GPU's (MPS) is a RuntimeError that says so."""
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "MPS backend out of memory" in str(error)
+    )

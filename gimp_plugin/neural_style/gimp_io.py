@@ -3,6 +3,7 @@
 Pixels travel as 8-bit sRGB RGBA (``R'G'B'A u8``); babl converts from and to the image's own
 mode and precision, so grey and high-bit-depth images work too.
 """
+
 from __future__ import annotations
 
 import gi
@@ -41,8 +42,7 @@ def source_area(image, layer):
 
 def read_pixels(drawable, area=None) -> Pixels:
     x, y, width, height = area or (0, 0, drawable.get_width(), drawable.get_height())
-    raw = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, RGBA_U8,
-                                    Gegl.AbyssPolicy.CLAMP)
+    raw = drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, RGBA_U8, Gegl.AbyssPolicy.CLAMP)
     return Pixels(width, height, 4, bytes(raw))
 
 
@@ -54,8 +54,7 @@ def insert_result(image, source, area, pixels: Pixels, name: str, masked: bool):
     """A new layer right above ``source`` covering ``area``, scaled up from the result's size."""
     x, y, width, height = area
     layer_type = Gimp.ImageType.GRAYA_IMAGE if source.is_gray() else Gimp.ImageType.RGBA_IMAGE
-    layer = Gimp.Layer.new(image, name, pixels.width, pixels.height, layer_type, 100.0,
-                           Gimp.LayerMode.NORMAL)
+    layer = Gimp.Layer.new(image, name, pixels.width, pixels.height, layer_type, 100.0, Gimp.LayerMode.NORMAL)
     image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
     buffer = layer.get_buffer()
     buffer.set(Gegl.Rectangle.new(0, 0, pixels.width, pixels.height), RGBA_U8, pixels.data)

@@ -6,6 +6,7 @@ and make the procedure scriptable. The work happens in the engine's worker proce
 reads layers, passes progress to GIMP's progress bar and inserts the results, all in one undo
 step, only once every layer is done, so a failure or a cancel leaves the image as it was.
 """
+
 import os
 import sys
 import time
@@ -14,13 +15,15 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
-from gi.repository import GLib, GObject, Gimp, GimpUi  # noqa: E402
+from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 if PLUGIN_DIR not in sys.path:
     sys.path.insert(0, PLUGIN_DIR)
 
 import gimp_io  # noqa: E402
+import messages  # noqa: E402
+import plugin_log  # noqa: E402
 from settings import SettingsError, load_settings  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
@@ -41,36 +44,61 @@ class UserError(Exception):
 
 
 def add_arguments(procedure):
-    procedure.add_layer_argument("style-layer", "St_yle layer", "The picture whose style to paint with "
-                                 "(any layer of any open image)", True, RW)
+    procedure.add_layer_argument(
+        "style-layer", "St_yle layer", "The picture whose style to paint with (any layer of any open image)", True, RW
+    )
     quality = Gimp.Choice.new()
     for index, (nick, (label, _)) in enumerate(QUALITY.items()):
         quality.add(nick, index, label, "")
-    procedure.add_choice_argument("quality", "_Quality", "More iterations look finer and take longer",
-                                  quality, "standard", RW)
-    procedure.add_int_argument("iterations", "_Iterations", "Iterations at the working size, with Custom quality",
-                               1, 5000, 120, RW)
-    procedure.add_double_argument("style-strength", "Style s_trength", "How strongly the style is painted "
-                                  "(1 = balanced)", 0.0, 20.0, 1.0, RW)
-    procedure.add_double_argument("content-keep", "_Keep original", "How much of the original picture "
-                                  "to keep (1 = balanced)", 0.0, 20.0, 1.0, RW)
-    procedure.add_double_argument("smoothness", "S_moothness", "Smooths away fine noise (1 = default)",
-                                  0.0, 100.0, 1.0, RW)
-    procedure.add_boolean_argument("keep-colors", "Keep original colo_urs", "Paint only the style's "
-                                   "brush strokes and light, not its colours", False, RW)
-    procedure.add_double_argument("stroke-size", "_Brush-stroke size", "Size of the style's patterns "
-                                  "relative to the picture (1 = as in the style image)", 0.1, 4.0, 1.0, RW)
-    procedure.add_int_argument("working-size", "_Working size", "Long side in pixels at which the style "
-                               "is painted; the result is scaled to the layer. 0 = the layer's own size "
-                               "(slow for big layers)", 0, 8192, 512, RW)
+    procedure.add_choice_argument(
+        "quality", "_Quality", "More iterations look finer and take longer", quality, "standard", RW
+    )
+    procedure.add_int_argument(
+        "iterations", "_Iterations", "Iterations at the working size, with Custom quality", 1, 5000, 120, RW
+    )
+    procedure.add_double_argument(
+        "style-strength", "Style s_trength", "How strongly the style is painted (1 = balanced)", 0.0, 20.0, 1.0, RW
+    )
+    procedure.add_double_argument(
+        "content-keep", "_Keep original", "How much of the original picture to keep (1 = balanced)", 0.0, 20.0, 1.0, RW
+    )
+    procedure.add_double_argument(
+        "smoothness", "S_moothness", "Smooths away fine noise (1 = default)", 0.0, 100.0, 1.0, RW
+    )
+    procedure.add_boolean_argument(
+        "keep-colors",
+        "Keep original colo_urs",
+        "Paint only the style's brush strokes and light, not its colours",
+        False,
+        RW,
+    )
+    procedure.add_double_argument(
+        "stroke-size",
+        "_Brush-stroke size",
+        "Size of the style's patterns relative to the picture (1 = as in the style image)",
+        0.1,
+        4.0,
+        1.0,
+        RW,
+    )
+    procedure.add_int_argument(
+        "working-size",
+        "_Working size",
+        "Long side in pixels at which the style "
+        "is painted; the result is scaled to the layer. 0 = the layer's own size "
+        "(slow for big layers)",
+        0,
+        8192,
+        512,
+        RW,
+    )
     procedure.add_int_argument("seed", "S_eed", "Random seed, for repeatable results", 0, 2**31 - 1, 0, RW)
 
 
 def fill_dialog(dialog, config):
     """Every setting, as ``fill(None)`` lays them out, then what the engine computes on (found by
     the installer's self-check; the live worker says it again in the progress text)."""
-    names = [spec.name for spec in config.list_properties()
-             if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
+    names = [spec.name for spec in config.list_properties() if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
     try:
         device = load_settings(PLUGIN_DIR).engine_device
     except SettingsError:
@@ -81,12 +109,17 @@ def fill_dialog(dialog, config):
     dialog.fill(names)
 
 
+def painted_size(config, area_long_side: int) -> int:
+    """The long side the engine paints at: the working size, never above the layer's own."""
+    working = config.get_property("working-size")
+    return min(working, area_long_side) if working else area_long_side
+
+
 def engine_params(config, defaults: dict, area_long_side: int) -> dict:
     """The engine's settings from the dialog's, scaling the engine's own defaults."""
     iterations = QUALITY[config.get_property("quality")][1] or config.get_property("iterations")
-    working = config.get_property("working-size")
     return {
-        "size": min(working, area_long_side) if working else area_long_side,
+        "size": painted_size(config, area_long_side),
         "iterations": iterations,
         "style_weight": defaults["style_weight"] * config.get_property("style-strength"),
         "content_weight": defaults["content_weight"] * config.get_property("content-keep"),
@@ -98,7 +131,22 @@ def engine_params(config, defaults: dict, area_long_side: int) -> dict:
     }
 
 
-def stylise(image, drawables, config):
+def check_sizes(config, drawables, areas, masked, style_layer, style):
+    """Refuse, before the engine starts, what it could not paint: too small a layer, selection
+    or style layer, or a working size that would leave a side too short."""
+    for layer, (_, _, width, height) in zip(drawables, areas):
+        what = f"The selection on layer '{layer.get_name()}'" if masked else f"Layer '{layer.get_name()}'"
+        problem = messages.too_small(what, width, height) or messages.too_small_at(
+            layer.get_name(), width, height, painted_size(config, max(width, height))
+        )
+        if problem:
+            raise UserError(problem)
+    problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
+    if problem:
+        raise UserError(problem)
+
+
+def stylise(image, drawables, config, settings):
     """All the work; raises ``UserError`` or ``WorkerError`` for failures the artist should see."""
     if not drawables:
         raise UserError("Select one or more layers to repaint")
@@ -114,7 +162,7 @@ def stylise(image, drawables, config):
         raise UserError(f"The style layer '{style_layer.get_name()}' is empty (fully transparent)")
     masked = not Gimp.Selection.is_empty(image)
     areas = [gimp_io.source_area(image, layer) for layer in drawables]
-    settings = load_settings(PLUGIN_DIR)
+    check_sizes(config, drawables, areas, masked, style_layer, style)
 
     Gimp.progress_init("Neural style transfer: starting the engine")
     results = []
@@ -124,11 +172,9 @@ def stylise(image, drawables, config):
             params = engine_params(config, worker.hello["defaults"], max(area[2:]))
             progress = _progress_reporter(index, len(drawables), layer.get_name(), device)
             try:
-                result = worker.run_job(params, gimp_io.read_pixels(layer, area), [style],
-                                        on_progress=progress)
+                result = worker.run_job(params, gimp_io.read_pixels(layer, area), [style], on_progress=progress)
             except WorkerError as error:
-                if error.code == "bad-input":
-                    error.message = f"Layer '{layer.get_name()}': {error.message}"
+                error.message = messages.explain(error.code, error.message, layer.get_name())
                 raise
             results.append((layer, area, result.pixels))
     Gimp.progress_set_text("Neural style transfer: adding the new layers")
@@ -171,8 +217,10 @@ def _progress_reporter(index, count, name, device):
             last[0] = now
             left = message.get("seconds_left")
             eta = f", about {_duration(left)} left" if left is not None else ""
-            Gimp.progress_set_text(f"Neural style: '{name}' ({index + 1}/{count}), "
-                                   f"iteration {message['iteration']}/{message['total']}{eta} ({device})")
+            Gimp.progress_set_text(
+                f"Neural style: '{name}' ({index + 1}/{count}), "
+                f"iteration {message['iteration']}/{message['total']}{eta} ({device})"
+            )
 
     return report
 
@@ -191,14 +239,16 @@ class NeuralStyle(Gimp.PlugIn):
     def do_create_procedure(self, name):
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE
-                                       | Gimp.ProcedureSensitivityMask.DRAWABLES)
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES)
         procedure.set_menu_label("_Neural Style Transfer...")
         procedure.add_menu_path("<Image>/Filters/Artistic")
-        procedure.set_documentation("Repaint layers in the style of another layer",
-                                    "Repaints each selected layer (or the selection on it) in the style "
-                                    "of the chosen style layer, by neural style transfer (Gatys et al. "
-                                    "2015), and adds the result as a new layer above it.", name)
+        procedure.set_documentation(
+            "Repaint layers in the style of another layer",
+            "Repaints each selected layer (or the selection on it) in the style "
+            "of the chosen style layer, by neural style transfer (Gatys et al. "
+            "2015), and adds the result as a new layer above it.",
+            name,
+        )
         procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
         add_arguments(procedure)
         return procedure
@@ -212,18 +262,31 @@ class NeuralStyle(Gimp.PlugIn):
             dialog.destroy()
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        log_file = None
         try:
-            stylise(image, list(drawables), config)
+            settings = load_settings(PLUGIN_DIR)
+            log_file = plugin_log.start(settings.log_folder)
+            plugin_log.log.info(
+                "run: GIMP %s, Python %s, %d layer(s)", Gimp.version(), sys.version.split()[0], len(drawables)
+            )
+            stylise(image, list(drawables), config, settings)
         except (UserError, SettingsError, gimp_io.LayerError) as error:
+            plugin_log.log.info("refused: %s", error)
             return _failure(procedure, str(error))
         except WorkerError as error:
+            plugin_log.log.error("the engine failed (%s): %s\nworker log:\n%s", error.code, error, error.log_tail)
             print(f"neural-style: worker log:\n{error.log_tail}", file=sys.stderr)
-            return _failure(procedure, error.user_text())
+            return _failure(procedure, messages.with_log(messages.explain(error.code, error.user_text()), log_file))
         except Exception as error:  # never a traceback in the artist's face
+            plugin_log.log.exception("unexpected failure")
             import traceback
 
             traceback.print_exc()
-            return _failure(procedure, f"Neural Style failed unexpectedly ({type(error).__name__}: {error})")
+            return _failure(
+                procedure,
+                messages.with_log(f"Neural Style failed unexpectedly ({type(error).__name__}: {error}).", log_file),
+            )
+        plugin_log.log.info("done")
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 

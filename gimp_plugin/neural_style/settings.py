@@ -3,9 +3,11 @@
 ``neural_style.json`` lies beside the plug-in (the installer writes it; ``NEURAL_STYLE_SETTINGS``
 names another file). It says how to start the worker:
 ``{"format": 1, "worker_command": [...], "worker_cwd": "..." or null, "engine_version": "...",
-"engine_device": "..."}``; the last, what the engine computes on (from the installer's self-check),
-is shown in the dialog and may be missing.
+"engine_device": "...", "log_folder": "..."}``; what the engine computes on (from the installer's
+self-check) is shown in the dialog, the log folder holds the plug-in's and the worker's logs; both
+may be missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +29,7 @@ class Settings(NamedTuple):
     worker_cwd: str | None
     engine_version: str
     engine_device: str = ""
+    log_folder: str = ""
 
 
 def settings_path(plugin_dir: str) -> str:
@@ -50,14 +53,32 @@ def load_settings(plugin_dir: str) -> Settings:
     cwd = data.get("worker_cwd")
     if cwd is not None and not os.path.isdir(cwd):
         raise SettingsError(f"The Neural Style engine folder {cwd} is missing. {REINSTALL}")
-    return Settings(command, cwd, str(data.get("engine_version", "")), str(data.get("engine_device", "")))
+    return Settings(
+        command,
+        cwd,
+        str(data.get("engine_version", "")),
+        str(data.get("engine_device", "")),
+        str(data.get("log_folder", "")),
+    )
 
 
-def write_settings(path: str, worker_command: list, worker_cwd: str | None, engine_version: str,
-                   engine_device: str = "") -> None:
+def write_settings(
+    path: str,
+    worker_command: list,
+    worker_cwd: str | None,
+    engine_version: str,
+    engine_device: str = "",
+    log_folder: str = "",
+) -> None:
     """Written atomically, so a half-written file never reaches the plug-in."""
-    data = {"format": SETTINGS_FORMAT, "worker_command": list(worker_command), "worker_cwd": worker_cwd,
-            "engine_version": engine_version, "engine_device": engine_device}
+    data = {
+        "format": SETTINGS_FORMAT,
+        "worker_command": list(worker_command),
+        "worker_cwd": worker_cwd,
+        "engine_version": engine_version,
+        "engine_device": engine_device,
+        "log_folder": log_folder,
+    }
     temporary = path + ".part"
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)

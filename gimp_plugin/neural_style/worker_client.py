@@ -6,6 +6,7 @@ libraries), without a console window on Windows, checks its hello, sends jobs,
 passes progress on, cancels, and stops it. Every failure is a ``WorkerError`` whose text an
 artist can act on, with the tail of the worker's stderr for the details.
 """
+
 from __future__ import annotations
 
 import collections
@@ -57,8 +58,11 @@ def clean_environment(environ=None) -> dict:
     if environ.get("APPDIR"):
         bundle = os.path.join(os.path.abspath(environ["APPDIR"]), "")
         for name, (split, join) in LOADER_LISTS.items():
-            kept = [entry for entry in re.split(split, clean.get(name, ""))
-                    if entry and not os.path.abspath(entry).startswith(bundle)]
+            kept = [
+                entry
+                for entry in re.split(split, clean.get(name, ""))
+                if entry and not os.path.abspath(entry).startswith(bundle)
+            ]
             if kept:
                 clean[name] = join.join(kept)
             else:
@@ -95,12 +99,20 @@ class WorkerClient:
     def start(self) -> dict:
         """Start the worker and wait for its hello; returns the hello."""
         try:
-            self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, env=clean_environment(), cwd=self.cwd,
-                                             **popen_options())
+            self._process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=clean_environment(),
+                cwd=self.cwd,
+                **popen_options(),
+            )
         except OSError as error:
-            raise WorkerError(f"the Neural Style engine could not be started ({error.strerror}: "
-                              f"{self.command[0]})", "Run the Neural Style installer again.") from None
+            raise WorkerError(
+                f"the Neural Style engine could not be started ({error.strerror}: {self.command[0]})",
+                "Run the Neural Style installer again.",
+            ) from None
         threading.Thread(target=self._drain_stderr, args=(self._process.stderr,), daemon=True).start()
         threading.Thread(target=self._read_messages, args=(self._process.stdout,), daemon=True).start()
         message = self._next(self.start_timeout)
@@ -115,13 +127,19 @@ class WorkerClient:
         self.hello = header
         return header
 
-    def run_job(self, params: dict, content: Pixels, styles: list, mask: Pixels | None = None,
-                on_progress=None, should_cancel=None) -> JobResult:
+    def run_job(
+        self,
+        params: dict,
+        content: Pixels,
+        styles: list,
+        mask: Pixels | None = None,
+        on_progress=None,
+        should_cancel=None,
+    ) -> JobResult:
         """Send one job and wait for its answer, reporting progress; raises ``WorkerError``."""
         job_id = f"job-{next(self._ids)}"
         images = [content, *styles] + ([mask] if mask else [])
-        header = protocol.job(job_id, params, content.info(), [s.info() for s in styles],
-                              mask.info() if mask else None)
+        header = protocol.job(job_id, params, content.info(), [s.info() for s in styles], mask.info() if mask else None)
         self._send(header, b"".join(image.data for image in images))
         cancel_sent = False
         last_heard = time.monotonic()
@@ -146,8 +164,12 @@ class WorkerClient:
                 pixels = Pixels(info["width"], info["height"], info["channels"], payload) if info else None
                 return JobResult(pixels, header.get("losses", {}), kind == protocol.CANCELLED)
             elif kind == protocol.ERROR:
-                raise WorkerError(header.get("message", "the engine reported an error"),
-                                  header.get("hint", ""), header.get("code", ""), self.log_tail())
+                raise WorkerError(
+                    header.get("message", "the engine reported an error"),
+                    header.get("hint", ""),
+                    header.get("code", ""),
+                    self.log_tail(),
+                )
 
     def close(self, timeout=5.0) -> None:
         """Ask the worker to stop; kill it if it has not within ``timeout`` seconds."""
@@ -184,15 +206,19 @@ class WorkerClient:
             raise self._died()
         if isinstance(item, ProtocolError):
             self.close(timeout=0)
-            raise WorkerError(f"the engine sent something unreadable ({item})", code="protocol",
-                              log_tail=self.log_tail())
+            raise WorkerError(
+                f"the engine sent something unreadable ({item})", code="protocol", log_tail=self.log_tail()
+            )
         return item
 
     def _timed_out(self, what, seconds):
         self.close(timeout=0)
-        return WorkerError(f"the Neural Style engine did not {what} within {seconds:.0f} s",
-                           "Try again; if it keeps happening, run the installer with --check.",
-                           "timeout", self.log_tail())
+        return WorkerError(
+            f"the Neural Style engine did not {what} within {seconds:.0f} s",
+            "Try again; if it keeps happening, run the installer with --check.",
+            "timeout",
+            self.log_tail(),
+        )
 
     def _died(self) -> WorkerError:
         process = self._process
@@ -203,9 +229,12 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 process.kill()
         self._process = None
-        return WorkerError(f"the Neural Style engine stopped unexpectedly (exit code {code})",
-                           "Try again with a smaller image; run the installer's --check if it persists.",
-                           "crashed", self.log_tail())
+        return WorkerError(
+            f"the Neural Style engine stopped unexpectedly (exit code {code})",
+            "Try again with a smaller image; run the installer's --check if it persists.",
+            "crashed",
+            self.log_tail(),
+        )
 
     def _read_messages(self, stream):
         while True:

@@ -1,8 +1,11 @@
-"""Import Keras and its backend without the C++ start-up notices TensorFlow prints on stderr.
+"""Choose the Keras backend and import Keras on it, without the C++ start-up notices TensorFlow
+prints on stderr.
 
-Those lines (oneDNN, CPU features) are written below Python, before any logging setting can
-apply, so the process's stderr is pointed at the null device while the import runs.
+Keras reads its backend once, at its first import, so this runs before anything else imports
+it. TensorFlow's notices (oneDNN, CPU features) are written below Python, before any logging
+setting can apply, so the process's stderr is pointed at the null device while the import runs.
 """
+
 import contextlib
 import importlib.util
 import os
@@ -39,4 +42,5 @@ def import_keras(backend: str | None = None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later notices
     with _stderr_silenced():
         import keras  # noqa: F401
+
         keras.backend.backend()

@@ -1,0 +1,120 @@
+"""``python -m core.bench``: speed and memory of the engine against baselines, in one run; JSON out.
+
+By default:
+
+* seconds per evaluation, the engine (in float32 and at its default precision) against the Keras
+  tutorial's way (``core.bench.speed``);
+* the loss the tutorial's way reaches in ``--evaluations`` evaluations, and the seconds the engine
+  needs to reach it, one scale and coarse to fine;
+* peak memory by image size, each size in a fresh process (``core.bench.memory``);
+* the protocol alone: a 4000x3000 RGBA picture to a child process and back through pipes;
+* the worker's start-up time until its hello.
+
+``--quick`` measures only the last two. Per backend and precision (``core.bench.backends``):
+``--precisions`` (float32 against bfloat16 here), ``--gpu`` (the GPU figures), ``--pastiche`` (end to
+end against pastiche, where it is installed), ``--startup`` (a job's start-up step by step);
+``--backend`` picks the Keras backend; ``--full-resolution`` the peak memory of a 4000x3000 job
+(``--full-size``). ``--random-weights`` tries any mode out without the real weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from core.bench import backends, memory, plumbing, speed
+from core.bench.common import machine, parse_size
+from core.keras_setup import import_keras
+from core.params import BACKENDS
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m core.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--weights", help="VGG19 weights (default: NEURAL_STYLE_WEIGHTS or the Keras cache)")
+    p.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="an untrained network: tries the benchmark "
+        "out (its figures time the same arithmetic, its pictures mean nothing)",
+    )
+    p.add_argument("--size", default="512x384", help="WIDTHxHEIGHT of the speed runs")
+    p.add_argument("--evaluations", type=int, default=100, help="the tutorial baseline's budget")
+    p.add_argument(
+        "--memory-sizes", default="512x384,1024x768,2048x1536", help="WIDTHxHEIGHT,... of the peak-memory runs"
+    )
+    p.add_argument("--quick", action="store_true", help="only the protocol and start-up figures")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: KERAS_BACKEND, else the one installed)")
+    p.add_argument("--precisions", action="store_true", help="float32 against bfloat16 at --side")
+    p.add_argument("--gpu", action="store_true", help="the GPU figures (per evaluation, --iterations at --side)")
+    p.add_argument("--pastiche", action="store_true", help="end to end against pastiche (needs it installed)")
+    p.add_argument("--startup", action="store_true", help="where a job's start-up goes, step by step")
+    p.add_argument("--side", type=int, default=512, help="square side of --precisions, --gpu, --pastiche, --startup")
+    p.add_argument(
+        "--iterations", type=int, help="iterations of --precisions (default 100), --gpu and --pastiche (default 500)"
+    )
+    p.add_argument("--out", help="folder for the pictures the runs make")
+    p.add_argument(
+        "--full-resolution",
+        action="store_true",
+        help="peak memory of a --full-size job (a few evaluations) within --memory-budget",
+    )
+    p.add_argument("--full-size", default="4000x3000", help="WIDTHxHEIGHT of --full-resolution")
+    p.add_argument(
+        "--memory-budget",
+        type=float,
+        default=0.0,
+        help="GB (default: the engine's, three quarters of this machine's memory)",
+    )
+    p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
+    p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    import_keras(args.backend)
+    import_seconds = time.perf_counter() - started
+    from core.weights import resolve_weights
+
+    weights = None if args.random_weights else resolve_weights(args.weights, download=False)
+    if args.startup_only:
+        print(json.dumps(backends.startup_steps_here(weights, (args.side, args.side), import_seconds)))
+    elif args.memory_job:
+        print(json.dumps(memory.memory_job_here(weights, parse_size(args.memory_job), args.memory_budget)))
+    elif args.full_resolution:
+        report = memory.peak_memory(weights, [args.full_size], args.memory_budget)[0]
+        print(json.dumps({"machine": machine(), "full_resolution": report}, indent=2))
+    elif args.precisions or args.gpu or args.pastiche or args.startup:
+        print(json.dumps(dict(machine=machine(), **_backend_figures(weights, args)), indent=2))
+    else:
+        report = {
+            "machine": machine(),
+            "protocol_round_trip_4000x3000_rgba_seconds": plumbing.protocol_round_trip(),
+            "worker_start_to_hello_seconds": plumbing.worker_start(weights),
+        }
+        if not args.quick:
+            report.update(speed.speed_figures(weights, parse_size(args.size), args.evaluations))
+            report["memory"] = memory.peak_memory(weights, args.memory_sizes.split(","), args.memory_budget)
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def _backend_figures(weights, args):
+    report = {}
+    # These two first, while this process holds no GPU memory the programs they start need.
+    if args.startup:
+        report["startup"] = backends.startup_figures(weights, args.side)
+    if args.pastiche:
+        report["pastiche"] = backends.pastiche_comparison(weights, args.out or ".", args.iterations or 500, args.side)
+    if args.precisions:
+        report["precisions"] = backends.precision_figures(weights, args.side, args.iterations or 100, args.out)
+    if args.gpu:
+        report["gpu"] = backends.gpu_figures(weights, args.side, args.iterations or 500, args.out)
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(main())
