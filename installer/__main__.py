@@ -1,23 +1,34 @@
 """``python3 -m installer``: install, upgrade (run it again), ``--check`` or ``--uninstall``."""
+
 import argparse
 import os
 import sys
 
-from installer import install, locations, machine, matrix
+from installer import install, locations, machine, matrix, status
+from installer.steps import InstallError
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m installer", description="Set up Neural Style "
-                                     "for GIMP: the engine, the VGG19 weights and the GIMP 3 plug-in.")
-    parser.add_argument("--weights", help="use this VGG19 weights file instead of downloading it "
-                        "(Keras .h5, or the compact .npz)")
-    parser.add_argument("--plugin-dir", action="append", help="install into this GIMP plug-ins folder "
-                        "instead of the ones found (may be given more than once)")
+    parser = argparse.ArgumentParser(
+        prog="python3 -m installer",
+        description="Set up Neural Style for GIMP: the engine, the VGG19 weights and the GIMP 3 plug-in.",
+    )
+    parser.add_argument(
+        "--weights", help="use this VGG19 weights file instead of downloading it (Keras .h5, or the compact .npz)"
+    )
+    parser.add_argument(
+        "--plugin-dir",
+        action="append",
+        help="install into this GIMP plug-ins folder instead of the ones found (may be given more than once)",
+    )
     parser.add_argument("--data-dir", help=f"where the engine goes (default {locations.data_dir()})")
-    parser.add_argument("--backend", choices=matrix.BACKENDS,
-                        help="the engine's Keras backend (default: TensorFlow where it has packages for "
-                        "this machine and Python, else JAX, or PyTorch on a Mac); jax is the fastest on "
-                        "NVIDIA GPUs under Linux, torch uses a Mac's GPU")
+    parser.add_argument(
+        "--backend",
+        choices=matrix.BACKENDS,
+        help="the engine's Keras backend (default: TensorFlow where it has packages for "
+        "this machine and Python, else JAX, or PyTorch on a Mac); jax is the fastest on "
+        "NVIDIA GPUs under Linux, torch uses a Mac's GPU",
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would be installed, and change nothing")
     parser.add_argument("--check", action="store_true", help="diagnose an installation")
     parser.add_argument("--uninstall", action="store_true", help="remove everything the installer added")
@@ -30,20 +41,20 @@ def main(argv=None) -> int:
         folders = locations.find_gimp_folders(installed=locations.installed_gimps())
     try:
         if args.uninstall:
-            install.uninstall(data, folders)
+            status.uninstall(data, folders)
             print("Neural Style for GIMP is uninstalled.")
             return 0
         if args.check:
             return _check(data, folders, args.backend)
         choice = _choose(args.backend)
         if args.dry_run:
-            print(f"Would install {install.describe_choice(choice)}, from {os.path.relpath(choice.lock)}")
+            print(f"Would install {choice.describe()}, from {os.path.relpath(choice.lock)}")
             for folder in folders:
                 print(f"Would install the plug-in in {folder.plugins}")
             return 0
         install.install(data, folders, args.weights, choice)
         print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > Neural Style Transfer...")
-    except (install.InstallError, matrix.Unsupported) as error:
+    except (InstallError, matrix.Unsupported) as error:
         print(f"Installation failed: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -57,18 +68,21 @@ def _choose(backend):
 
 
 def _check(data, folders, backend) -> int:
-    summary, problems = install.check(data, folders)
+    summary, problems = status.check(data, folders)
     if summary:
         print(f"Installed: {summary}")
     else:
         try:
-            print(f"This machine would get {install.describe_choice(_choose(backend))}.")
+            print(f"This machine would get {_choose(backend).describe()}.")
         except matrix.Unsupported as error:
             problems.append(f"this machine cannot run the engine: {error}")
     for problem in problems:
         print(f"PROBLEM: {problem}")
-    print("Neural Style for GIMP is installed and works." if not problems else
-          "Neural Style for GIMP needs attention (see above).")
+    print(
+        "Neural Style for GIMP is installed and works."
+        if not problems
+        else "Neural Style for GIMP needs attention (see above)."
+    )
     return 1 if problems else 0
 
 

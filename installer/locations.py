@@ -4,6 +4,7 @@ GIMP 3.0 keeps its user folder in ``GIMP/3.0``, 3.2 in ``GIMP/3.2`` and so on; F
 keeps it inside its sandbox. Every function takes the environment and platform as arguments so
 that tests can describe any machine.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ FLATPAK_BIN = "/var/lib/flatpak/app/org.gimp.GIMP/current/active/files/bin"  # s
 
 
 class GimpFolder(NamedTuple):
-    plugins: str   # the plug-ins folder to install into
-    version: str   # "3.0", "3.2", ... or "custom"
+    plugins: str  # the plug-ins folder to install into
+    version: str  # "3.0", "3.2", ... or "custom"
     flatpak: bool
 
 
@@ -71,8 +72,10 @@ def installed_gimps(environ=os.environ, platform=sys.platform, flatpak_bin=FLATP
     in Windows' program folders and in Flatpak's, or by a Mac app bundle's version."""
     folders = environ.get("PATH", "").split(os.pathsep)
     if platform.startswith("win"):
-        programs = [environ.get("ProgramFiles"), environ.get("LOCALAPPDATA") and
-                    os.path.join(environ["LOCALAPPDATA"], "Programs")]
+        programs = [
+            environ.get("ProgramFiles"),
+            environ.get("LOCALAPPDATA") and os.path.join(environ["LOCALAPPDATA"], "Programs"),
+        ]
         folders += [os.path.join(base, "GIMP 3", "bin") for base in programs if base]
     native = {v for folder in folders for v in _program_versions(folder)}
     if platform == "darwin":
@@ -82,16 +85,18 @@ def installed_gimps(environ=os.environ, platform=sys.platform, flatpak_bin=FLATP
     found = [GimpFolder(os.path.join(native_root, v, "plug-ins"), v, False) for v in native]
     if rest:
         flatpak_root = rest[0][0]
-        found += [GimpFolder(os.path.join(flatpak_root, v, "plug-ins"), v, True)
-                  for v in _program_versions(flatpak_bin)]
+        found += [
+            GimpFolder(os.path.join(flatpak_root, v, "plug-ins"), v, True) for v in _program_versions(flatpak_bin)
+        ]
     return found
 
 
 def _program_versions(folder):
     if not os.path.isdir(folder):
         return set()
-    return {m.group(1) for name in os.listdir(folder)
-            if (m := re.fullmatch(r"gimp(?:-console)?-(3\.\d+)(?:\.exe)?", name))}
+    return {
+        m.group(1) for name in os.listdir(folder) if (m := re.fullmatch(r"gimp(?:-console)?-(3\.\d+)(?:\.exe)?", name))
+    }
 
 
 def _mac_app_version(app):

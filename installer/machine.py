@@ -5,6 +5,7 @@ Each Python is asked about itself in a short child process, so one that cannot e
 lacks ``venv``, as Debian's Python does until ``python3-venv`` is installed) is known before
 anything is downloaded.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,11 +37,14 @@ def describe(command: list, label: str) -> Interpreter | None:
         facts = json.loads(completed.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
-    platform, problem = platform_of(facts["system"], facts["machine"], facts["bits"], tuple(facts["libc"]),
-                                    facts["macos"])
+    platform, problem = platform_of(
+        facts["system"], facts["machine"], facts["bits"], tuple(facts["libc"]), facts["macos"]
+    )
     if platform and not facts["venvs"]:
-        problem = (f"{label} cannot make Python environments: install its venv module (Debian, Ubuntu: sudo "
-                   f"apt install python{facts['version']}-venv) and run the installer again")
+        problem = (
+            f"{label} cannot make Python environments: install its venv module (Debian, Ubuntu: sudo "
+            f"apt install python{facts['version']}-venv) and run the installer again"
+        )
     return Interpreter(facts["executable"], facts["version"], platform, problem, facts["venvs"], label)
 
 
@@ -66,8 +70,10 @@ def _candidates(which, platform):
             continue
         places = [which(f"python{version}")]
         if platform == "darwin":  # python.org's and Homebrew's, in case the shell's PATH lacks them
-            places += [f"/Library/Frameworks/Python.framework/Versions/{version}/bin/python{version}",
-                       f"/opt/homebrew/bin/python{version}"]
+            places += [
+                f"/Library/Frameworks/Python.framework/Versions/{version}/bin/python{version}",
+                f"/opt/homebrew/bin/python{version}",
+            ]
         for place in places:
             if place and os.path.isfile(place):
                 yield [place], f"python{version}"

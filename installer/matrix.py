@@ -9,6 +9,7 @@ and resolved against the package registry by ``tests/test_locks.py``.
 Standard library only, and no I/O: the installer decides with it before anything is downloaded,
 and the tests describe any machine to it.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ MIN_MACOS = (14, 0)  # PyTorch's Mac packages; every Apple-silicon Mac can run m
 
 
 class Platform(NamedTuple):
-    label: str     # for people
+    label: str  # for people
     resolver: str  # the target as uv's --python-platform names it
 
 
@@ -38,11 +39,11 @@ LINUX = ("linux-x86_64", "linux-aarch64")
 
 
 class Variant(NamedTuple):
-    backend: str     # the Keras backend it runs
-    label: str       # for people
+    backend: str  # the Keras backend it runs
+    label: str  # for people
     pythons: tuple
     platforms: tuple
-    disk_gb: float   # free space its environment needs while installing
+    disk_gb: float  # free space its environment needs while installing
 
 
 VARIANTS = {
@@ -60,11 +61,11 @@ class Interpreter(NamedTuple):
     """A Python found on the machine, as ``installer.machine`` describes it."""
 
     executable: str
-    version: str        # "3.13"
-    platform: str       # a key of PLATFORMS, or "" when its platform is unsupported
-    problem: str = ""   # why its platform is unsupported, or why it cannot make environments
+    version: str  # "3.13"
+    platform: str  # a key of PLATFORMS, or "" when its platform is unsupported
+    problem: str = ""  # why its platform is unsupported, or why it cannot make environments
     makes_venvs: bool = True
-    command: str = ""   # how the artist starts it ("python3.13", "py -3.13"), for advice
+    command: str = ""  # how the artist starts it ("python3.13", "py -3.13"), for advice
 
 
 class Choice(NamedTuple):
@@ -79,6 +80,14 @@ class Choice(NamedTuple):
     @property
     def backend(self) -> str:
         return VARIANTS[self.variant].backend
+
+    def describe(self) -> str:
+        """One line for people: what will be installed, and why when it is not the default."""
+        text = (
+            f"{VARIANTS[self.variant].label} for Python {self.interpreter.version} on "
+            f"{PLATFORMS[self.interpreter.platform].label}"
+        )
+        return f"{text} ({self.reason})" if self.reason else text
 
 
 class Unsupported(Exception):
@@ -120,24 +129,36 @@ def platform_of(system: str, machine: str, bits: int, libc: tuple = ("", ""), ma
         if libc[0] != "glibc":
             return "", "this Linux has no glibc (Alpine and other musl systems are not supported)"
         if _version(libc[1]) < MIN_GLIBC:
-            return "", (f"this Linux is too old (glibc {libc[1]}; the engine's packages need "
-                        f"{'.'.join(map(str, MIN_GLIBC))} or newer, as in Debian 10 or Ubuntu 20.04)")
-        key = {"x86_64": "linux-x86_64", "amd64": "linux-x86_64", "aarch64": "linux-aarch64",
-               "arm64": "linux-aarch64"}.get(machine, "")
+            return "", (
+                f"this Linux is too old (glibc {libc[1]}; the engine's packages need "
+                f"{'.'.join(map(str, MIN_GLIBC))} or newer, as in Debian 10 or Ubuntu 20.04)"
+            )
+        key = {
+            "x86_64": "linux-x86_64",
+            "amd64": "linux-x86_64",
+            "aarch64": "linux-aarch64",
+            "arm64": "linux-aarch64",
+        }.get(machine, "")
         return key, "" if key else f"Linux on {machine} processors is not supported (x86-64 and ARM are)"
     if system == "win32":
         if machine in ("amd64", "x86_64"):
             return "windows-x86_64", ""
-        return "", (f"Windows on {machine} is not supported: TensorFlow, JAX and PyTorch publish no "
-                    "packages for it (install the x64 Python, which Windows on ARM runs)")
+        return "", (
+            f"Windows on {machine} is not supported: TensorFlow, JAX and PyTorch publish no "
+            "packages for it (install the x64 Python, which Windows on ARM runs)"
+        )
     if system == "darwin":
         if machine != "arm64":
-            return "", ("Intel Macs are not supported: TensorFlow, JAX and PyTorch no longer publish "
-                        "packages for them (if this Mac has Apple silicon, this Python runs as Intel code: "
-                        "install the Apple-silicon Python from python.org)")
+            return "", (
+                "Intel Macs are not supported: TensorFlow, JAX and PyTorch no longer publish "
+                "packages for them (if this Mac has Apple silicon, this Python runs as Intel code: "
+                "install the Apple-silicon Python from python.org)"
+            )
         if _version(macos) < MIN_MACOS:
-            return "", (f"macOS {macos} is too old: the engine needs macOS 14 (Sonoma) or newer "
-                        "(System Settings > General > Software Update)")
+            return "", (
+                f"macOS {macos} is too old: the engine needs macOS 14 (Sonoma) or newer "
+                "(System Settings > General > Software Update)"
+            )
         return "macos-arm64", ""
     return "", f"{system} is not supported (Linux, Windows and macOS are)"
 
@@ -146,10 +167,7 @@ def preferred_variants(platform: str, nvidia: bool, backend: str | None = None) 
     """The variants to try, best first: the backend asked for, or else TensorFlow (the default)
     and then the platform's other choice: PyTorch for a Mac's GPU, JAX elsewhere. An NVIDIA GPU on
     Linux gets the CUDA builds."""
-    if backend is None:
-        order = ["tensorflow", "torch" if platform == "macos-arm64" else "jax"]
-    else:
-        order = [backend]
+    order = [backend] if backend else ["tensorflow", "torch" if platform == "macos-arm64" else "jax"]
     cuda = nvidia and platform in LINUX
     return [f"{v}-cuda" if cuda and f"{v}-cuda" in VARIANTS else v for v in order]
 
@@ -178,12 +196,16 @@ def choose(interpreters: list, nvidia: bool, backend: str | None = None) -> Choi
 def _reason(running, interpreter, variant, order):
     python = f"Python {interpreter.version}"
     if interpreter is not running:
-        return (f"Python {running.version} cannot run the engine, so it is installed for {python} "
-                f"({interpreter.executable})")
+        return (
+            f"Python {running.version} cannot run the engine, so it is installed for {python} "
+            f"({interpreter.executable})"
+        )
     if variant != order[0]:
         first = VARIANTS[order[0]]
-        return (f"{first.label} has no packages for {python} on {PLATFORMS[interpreter.platform].label}, "
-                f"so the engine uses {VARIANTS[variant].label}")
+        return (
+            f"{first.label} has no packages for {python} on {PLATFORMS[interpreter.platform].label}, "
+            f"so the engine uses {VARIANTS[variant].label}"
+        )
     return ""
 
 
@@ -191,11 +213,14 @@ def _no_python(running, nvidia, order, backend):
     wanted = VARIANTS[order[0]]
     version = wanted.pythons[-1]
     again = f" --backend {backend}" if backend else ""
-    text = (f"{wanted.label if backend else 'the engine'} needs Python {_span(wanted.pythons if backend else PYTHONS)}"
-            f" and none was found (this is {running.version}): {_get_python(running.platform, version, again)}")
+    text = (
+        f"{wanted.label if backend else 'the engine'} needs Python {_span(wanted.pythons if backend else PYTHONS)}"
+        f" and none was found (this is {running.version}): {_get_python(running.platform, version, again)}"
+    )
     if backend:
-        fallback = [v for v in preferred_variants(running.platform, nvidia)
-                    if supported(running.platform, running.version, v)]
+        fallback = [
+            v for v in preferred_variants(running.platform, nvidia) if supported(running.platform, running.version, v)
+        ]
         if fallback:
             text += f", or leave out --backend to install {VARIANTS[fallback[0]].label}"
     return _sentence(text)
@@ -203,13 +228,19 @@ def _no_python(running, nvidia, order, backend):
 
 def _get_python(platform, version, arguments):
     if platform.startswith("windows"):
-        return (f"install Python {version} from https://www.python.org/downloads/windows/ and run "
-                f"py -{version} -m installer{arguments}")
+        return (
+            f"install Python {version} from https://www.python.org/downloads/windows/ and run "
+            f"py -{version} -m installer{arguments}"
+        )
     if platform.startswith("macos"):
-        return (f"install Python {version} from https://www.python.org/downloads/macos/ and run "
-                f"python{version} -m installer{arguments}")
-    return (f"install Python {version} with your distribution's packages (Debian, Ubuntu: sudo apt install "
-            f"python{version}-venv) and run python{version} -m installer{arguments}")
+        return (
+            f"install Python {version} from https://www.python.org/downloads/macos/ and run "
+            f"python{version} -m installer{arguments}"
+        )
+    return (
+        f"install Python {version} with your distribution's packages (Debian, Ubuntu: sudo apt install "
+        f"python{version}-venv) and run python{version} -m installer{arguments}"
+    )
 
 
 def _span(versions):
@@ -241,10 +272,15 @@ def expected_device(platform: str, variant: str, nvidia: bool) -> str:
 
 def markdown_table() -> str:
     """What ``choose`` installs on each kind of machine with each Python, for the README."""
-    rows = [(f"{PLATFORMS[p].label}{', NVIDIA GPU' if gpu else ''}", p, gpu)
-            for p in PLATFORMS for gpu in ((False,) if p == "macos-arm64" else (False, True))]
-    lines = ["| machine | " + " | ".join(f"Python {v}" for v in ALL_PYTHONS) + " |",
-             "| --- |" + " --- |" * len(ALL_PYTHONS)]
+    rows = [
+        (f"{PLATFORMS[p].label}{', NVIDIA GPU' if gpu else ''}", p, gpu)
+        for p in PLATFORMS
+        for gpu in ((False,) if p == "macos-arm64" else (False, True))
+    ]
+    lines = [
+        "| machine | " + " | ".join(f"Python {v}" for v in ALL_PYTHONS) + " |",
+        "| --- |" + " --- |" * len(ALL_PYTHONS),
+    ]
     for label, platform, gpu in rows:
         cells = []
         for version in ALL_PYTHONS:
@@ -256,5 +292,7 @@ def markdown_table() -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     intel = platform_of("darwin", "x86_64", 64)[1].split(":")[0]
     lines.append("| macOS, Intel | " + " | ".join(["refused"] * len(ALL_PYTHONS)) + " |")
-    return "\n".join(lines) + f"\n\n*another Python*: the installer uses a Python {_span(PYTHONS)} that it " \
+    return (
+        "\n".join(lines) + f"\n\n*another Python*: the installer uses a Python {_span(PYTHONS)} that it "
         f"finds on the machine, or else refuses with what to install. *refused*: {intel}."
+    )

@@ -6,6 +6,7 @@ package file, as the package registry stood at ``EXCLUDE_NEWER``: the same input
 files on any machine, which ``tests/test_locks.py`` checks. A developer's tool: it needs uv (in
 the test environment), which the installer itself never does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,24 @@ def uv() -> str:
 
 def compile_lock(source: str, target: str, python: str, find_links: str | None = None) -> str:
     """The lock text uv makes of ``source`` for one target (uv's name of a platform) and Python."""
-    command = [uv(), "pip", "compile", os.path.relpath(source, REPO), "--quiet", "--generate-hashes",
-               "--python-platform", target, "--python-version", python,
-               "--only-binary", ":all:", "--exclude-newer", EXCLUDE_NEWER, "--custom-compile-command", COMMAND]
+    command = [
+        uv(),
+        "pip",
+        "compile",
+        os.path.relpath(source, REPO),
+        "--quiet",
+        "--generate-hashes",
+        "--python-platform",
+        target,
+        "--python-version",
+        python,
+        "--only-binary",
+        ":all:",
+        "--exclude-newer",
+        EXCLUDE_NEWER,
+        "--custom-compile-command",
+        COMMAND,
+    ]
     if find_links:
         command += ["--find-links", find_links]
     # The matrix's oldest macOS; and no fetching of a Python to match --python-version (none is run).
@@ -84,9 +100,12 @@ def relock(torch_wheels: str = TORCH_CPU_WHEELS, echo=print) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--torch-wheels", default=TORCH_CPU_WHEELS,
-                        help="where the test environment's PyTorch CPU build lies: a folder or page of "
-                        f"wheels (default {TORCH_CPU_WHEELS})")
+    parser.add_argument(
+        "--torch-wheels",
+        default=TORCH_CPU_WHEELS,
+        help="where the test environment's PyTorch CPU build lies: a folder or page of "
+        f"wheels (default {TORCH_CPU_WHEELS})",
+    )
     args = parser.parse_args(argv)
     try:
         relock(args.torch_wheels)
