@@ -4,9 +4,11 @@ No file or network I/O here: pixels in, pixels out. The job's plan (``core.plan`
 first, so an impossible request fails before any work. Content features and blended style Gram
 matrices are computed once per pyramid level; each evaluation runs only the image being
 optimised through the network and returns loss and gradient together. Progress goes to a
-callback once per iteration, and every evaluated image to ``on_evaluation`` (for measurements);
-``should_stop`` is polled before every evaluation (and, in tiles, before every tile), so a cancel
-takes effect within one evaluation or tile and returns the best image so far.
+callback once per iteration, the stages that take a while (targets, tiles) to ``on_stage``,
+small pictures of the best image so far to a ``Previews`` request, and every evaluated image to
+``on_evaluation`` (for measurements); ``should_stop`` is polled before every evaluation (and, in
+tiles, before every tile), so a cancel takes effect within one evaluation or tile and returns the
+best image so far.
 """
 
 from __future__ import annotations
@@ -17,19 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import images, objective, optimizers, plan
+from core.protocol import PAINTING, STARTING, TARGETS, TILES
+from core.reporting import Previews, PreviewSender, Progress, Stage
 from core.vgg import VGG19Features
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One finished L-BFGS iteration. ``losses`` are weighted parts and their total."""
-
-    iteration: int
-    total: int
-    level: int
-    levels: int
-    losses: dict
-    seconds_left: float | None
 
 
 @dataclass
@@ -61,20 +53,32 @@ class StyleTransfer:
         return plan.plan_job(params, images.check_inputs(content, styles, params))
 
     def run(
-        self, content: np.ndarray, styles: list, params, on_progress=None, should_stop=None, on_evaluation=None
+        self,
+        content: np.ndarray,
+        styles: list,
+        params,
+        on_progress=None,
+        should_stop=None,
+        on_evaluation=None,
+        on_stage=None,
+        previews: Previews | None = None,
     ) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored).
         ``on_evaluation(image, loss)`` sees every image evaluated on the host (on a device: the
-        image after each chunk of iterations)."""
+        image after each chunk of iterations); ``on_stage(Stage)`` hears what the job is doing."""
         job = self.plan(content, styles, params)
         out_shape = job.sizes[-1].shape
+        run = _Run(params, job, on_progress, should_stop, on_evaluation, on_stage)
+        sizes = len(job.sizes)
+        run.stage(STARTING, f"starting: {out_shape[1]}x{out_shape[0]} in {sizes} size{'s' * (sizes > 1)}", 0)
+        if previews is not None:
+            run.previews = PreviewSender(previews, content, params, out_shape)
         content_rgb = content[..., :3].astype(np.float32)
         style_rgbs = [style[..., :3].astype(np.float32) for style in styles]
         if params.preserve_colors:
             style_rgbs = [images.luminance_image(s, like=content_rgb) for s in style_rgbs]
             content_rgb = images.luminance_image(content_rgb)
 
-        run = _Run(params, job, on_progress, should_stop, on_evaluation)
         x, stopped = None, False
         for level, size in enumerate(job.sizes):
             if x is None:
@@ -85,29 +89,26 @@ class StyleTransfer:
                 )
             else:
                 x = images.resize(x, size.shape)
+            where = f"size {level + 1} of {len(job.sizes)} ({size.shape[1]}x{size.shape[0]})"
+            run.stage(TARGETS, f"{where}: the content and style targets", level)
             try:
                 level_objective = objective.build(
-                    self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.cancel_check
+                    self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile
                 )
             except _Stop:  # while computing this size's targets: the image so far is the result
                 stopped = True
                 break
+            run.stage(PAINTING, f"{where}: painting", level)
             x, stopped = run.optimise(level, x, level_objective)
             if stopped:
                 break
-
-        rgb = images.resize(images.deprocess(x), out_shape)
-        if params.preserve_colors:
-            rgb = images.keep_colors(rgb, images.resize(content[..., :3], out_shape))
-        pixels = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-        if content.shape[2] == 4:
-            alpha = (
-                content[..., 3:]
-                if content.shape[:2] == out_shape
-                else np.clip(np.rint(images.resize(content[..., 3:], out_shape)), 0, 255).astype(np.uint8)
-            )
-            pixels = np.concatenate([pixels, alpha], axis=-1)
-        return Result(pixels, run.losses, run.iteration, run.evaluations, stopped)
+        return Result(
+            images.compose(x, out_shape, content, params.preserve_colors),
+            run.losses,
+            run.iteration,
+            run.evaluations,
+            stopped,
+        )
 
     def objective(self, content_rgb, style_rgbs, params, shape):
         """The loss at one size, planned as a one-size job would be (``core.objective.build``): for
@@ -119,12 +120,16 @@ class StyleTransfer:
 class _Run:
     """Bookkeeping of one job across levels: counts, timing, best image, progress reports."""
 
-    def __init__(self, params, job, on_progress, should_stop, on_evaluation):
+    def __init__(self, params, job, on_progress, should_stop, on_evaluation, on_stage):
         self.params = params
         self.shapes = [size.shape for size in job.sizes]
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.on_evaluation = on_evaluation
+        self.on_stage = on_stage
+        self.previews = None  # a PreviewSender when the job asked for previews
+        self.level_stage = None
+        self.last_tile_stage = 0.0
         self.total = sum(self.iterations_at(level) for level in range(len(self.shapes)))
         self.iteration = 0
         self.evaluations = 0
@@ -145,12 +150,38 @@ class _Run:
         self.seconds_spent += time.perf_counter() - start
         if not stopped:
             self.iteration = first_iteration + self.iterations_at(level)
+            if self.previews is not None:
+                self.previews.maybe(lambda: x, self.iteration, level, level_ended=True)
         return x, stopped
+
+    def stage(self, name, text, level):
+        self.level_stage = Stage(name, text, level + 1, len(self.shapes))
+        if self.on_stage is not None:
+            self.on_stage(self.level_stage)
 
     def cancel_check(self):
         """Raises ``_Stop`` once the caller wants to stop."""
         if self.should_stop is not None and self.should_stop():
             raise _Stop
+
+    def before_tile(self, part, index, count):
+        """Before each tile: stop if asked; say which tile, at most once a second after the first."""
+        self.cancel_check()
+        now = time.monotonic()
+        if self.on_stage is None or (index > 1 and now - self.last_tile_stage < 1.0):
+            return
+        self.last_tile_stage = now
+        level = self.level_stage
+        self.on_stage(
+            Stage(
+                TILES,
+                f"{level.text.split(':')[0]}: {part}, tile {index} of {count}",
+                level.level,
+                level.levels,
+                index,
+                count,
+            )
+        )
 
     def iterations_at(self, level):
         return self.params.level_iterations(level, len(self.shapes))
@@ -174,6 +205,8 @@ class _Run:
             if self.on_evaluation is not None:
                 self.on_evaluation(run.image(), loss)
             self._report(level, start, first_iteration)
+            if self.previews is not None:
+                self.previews.maybe(lambda: run.image()[0], self.iteration, level)
         return run.image()[0], False
 
     def _on_host(self, level, x0, level_objective, start):
@@ -197,6 +230,8 @@ class _Run:
         def callback():
             self.iteration += 1
             self._report(level, start, first_iteration)
+            if self.previews is not None:
+                self.previews.maybe(lambda: best["x"], self.iteration, level)
 
         size = level_objective.plan
         try:

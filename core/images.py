@@ -146,3 +146,33 @@ def keep_colors(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
     yiq = to_yiq(content_rgb)
     yiq[..., 0] = to_yiq(result_rgb)[..., 0]
     return from_yiq(yiq)
+
+
+def compose(x, shape, content, preserve_colors) -> np.ndarray:
+    """The uint8 picture of the optimised (preprocessed) image ``x`` at ``shape``, with the
+    content's channels: its colours kept when asked, its alpha passed through."""
+    rgb = resize(deprocess(x), shape)
+    if preserve_colors:
+        rgb = keep_colors(rgb, resize(content[..., :3], shape))
+    pixels = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    if content.shape[2] == 4:
+        alpha = (
+            content[..., 3:]
+            if content.shape[:2] == shape
+            else np.clip(np.rint(resize(content[..., 3:], shape)), 0, 255).astype(np.uint8)
+        )
+        pixels = np.concatenate([pixels, alpha], axis=-1)
+    return pixels
+
+
+def apply_mask(pixels, mask):
+    """Scale the result's alpha by the mask (resized along with the output when sizes differ)."""
+    if mask.shape[:2] != pixels.shape[:2]:
+        mask = resize(mask, pixels.shape[:2])
+    alpha = (
+        pixels[..., 3:].astype(np.float32)
+        if pixels.shape[2] == 4
+        else np.full((*pixels.shape[:2], 1), 255.0, np.float32)
+    )
+    alpha = np.clip(np.rint(alpha * mask.astype(np.float32) / 255.0), 0, 255).astype(np.uint8)
+    return np.concatenate([pixels[..., :3], alpha], axis=-1)

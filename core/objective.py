@@ -63,10 +63,10 @@ class Compiled:
         return self.network.extractor(params.content_layers + params.style_layers, precision)
 
 
-def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, cancel_check=None):
+def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, before_tile=None):
     """The objective at ``size_plan.shape`` for float32 RGB ``content_rgb`` and ``style_rgbs``.
-    A size planned in tiles is evaluated by ``core.tiles``, calling ``cancel_check`` before each
-    tile (its targets too)."""
+    A size planned in tiles is evaluated by ``core.tiles``, calling ``before_tile(part, k, n)``
+    before each tile (its targets too)."""
     shape = size_plan.shape
     content_in = images.preprocess(images.resize(content_rgb, shape))
     styles = [
@@ -75,7 +75,7 @@ def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precis
     ]
     if size_plan.tile_side is not None:
         return tiles.TiledObjective(
-            compiled.tiled(params, precision), params, size_plan, content_in, styles, cancel_check
+            compiled.tiled(params, precision), params, size_plan, content_in, styles, before_tile
         )
     evaluate, device_lbfgs, targets = compiled.whole(params, precision)
     each = [(targets(style_in[None])[1], _divisors(style_in.shape[:2], params), blend) for style_in, blend in styles]

@@ -7,9 +7,16 @@ another, in the order the header lists them. The same stream works over a local 
 
 Every header has a ``type``. Unknown fields are ignored. The worker opens with ``hello``
 carrying ``protocol``; a client that speaks another version must refuse it (``check_hello``).
+Every message has a builder below; build messages with them, never by hand.
 
-  worker -> client: hello, progress, result (+image), cancelled (+best image so far), error
+  worker -> client: hello, stage, progress, preview (+image), result (+image),
+                    cancelled (+best image so far), error
   client -> worker: job (+content, styles, optional mask), cancel, shutdown
+
+Version 2 added ``stage`` (what a job is doing, sent at least every ``HEARTBEAT_SECONDS`` while it
+runs, so a silent worker is a stuck one) and ``preview`` (a small picture of the best image so
+far, for jobs whose header asks with ``"preview": {"long_side": N, "every_seconds": S}``: at most
+one per S seconds, plus one as each level ends).
 """
 
 from __future__ import annotations
@@ -17,17 +24,22 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_HEADER_BYTES = 1 << 20
 # What a job's pictures must be, so that the plug-in can refuse a layer before the engine starts:
 # VGG19 pools four times before its fifth block, so a smaller side has no features there.
 MIN_SIDE = 32
 MAX_SIDE = 16384
+# The worker says what it is doing at least this often during a job; a client may give up on a
+# worker silent for several times longer.
+HEARTBEAT_SECONDS = 10.0
 
-HELLO, JOB, PROGRESS, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
+HELLO, JOB, STAGE, PROGRESS, PREVIEW, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
     "hello",
     "job",
+    "stage",
     "progress",
+    "preview",
     "result",
     "cancelled",
     "error",
@@ -35,12 +47,21 @@ HELLO, JOB, PROGRESS, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
     "shutdown",
 )
 
-# Error codes, each with what the user can do about it.
+# Error codes, each with what the user can do about it. The worker sends the first five; a client
+# makes up the last four for failures of the worker itself.
 BAD_INPUT = "bad-input"  # the images or settings cannot be used
 BAD_MESSAGE = "bad-message"  # the worker could not read a message
 WEIGHTS_MISSING = "weights-missing"
 OUT_OF_MEMORY = "out-of-memory"
 INTERNAL = "internal"
+VERSION = "version"  # the worker speaks another protocol version
+UNREADABLE = "protocol"  # the worker sent something that is not this protocol
+TIMEOUT = "timeout"  # the worker did not start, or fell silent
+CRASHED = "crashed"  # the worker process ended unexpectedly
+ERROR_CODES = (BAD_INPUT, BAD_MESSAGE, WEIGHTS_MISSING, OUT_OF_MEMORY, INTERNAL, VERSION, UNREADABLE, TIMEOUT, CRASHED)
+
+# The stages a job goes through (``stage`` messages); each also carries a text for people.
+STARTING, TARGETS, TILES, PAINTING = "start-up", "targets", "tiles", "painting"
 
 
 class ProtocolError(Exception):
@@ -158,9 +179,62 @@ def check_hello(header: dict) -> None:
         )
 
 
-def job(job_id: str, params: dict, content: dict, styles: list, mask: dict | None = None) -> dict:
-    return {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles, "mask": mask}
+def job(
+    job_id: str, params: dict, content: dict, styles: list, mask: dict | None = None, preview: dict | None = None
+) -> dict:
+    """``preview``: ``preview_request(...)`` to get previews, None for none."""
+    header = {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles, "mask": mask}
+    if preview is not None:
+        header["preview"] = preview
+    return header
+
+
+def preview_request(long_side: int, every_seconds: float) -> dict:
+    return {"long_side": long_side, "every_seconds": every_seconds}
+
+
+def cancel(job_id: str) -> dict:
+    """Stop the job; its answer is ``cancelled`` with the best image so far (or none yet)."""
+    return {"type": CANCEL, "id": job_id}
+
+
+def shutdown() -> dict:
+    return {"type": SHUTDOWN}
+
+
+def stage(job_id: str, name: str, text: str, **where) -> dict:
+    """What the job is doing: ``name`` one of the stage names above; ``where`` says how far
+    (``level``/``levels``, ``tile``/``tiles``, ``seconds`` spent in it so far)."""
+    return {"type": STAGE, "id": job_id, "stage": name, "text": text, **where}
+
+
+def progress(job_id: str, iteration, total, level, levels, losses: dict, seconds_left) -> dict:
+    return {
+        "type": PROGRESS,
+        "id": job_id,
+        "iteration": iteration,
+        "total": total,
+        "level": level,
+        "levels": levels,
+        "losses": losses,
+        "seconds_left": seconds_left,
+    }
+
+
+def preview(job_id: str, image: dict, iteration: int, level: int) -> dict:
+    return {"type": PREVIEW, "id": job_id, "image": image, "iteration": iteration, "level": level}
+
+
+def result(job_id: str, image: dict, losses: dict, iterations: int) -> dict:
+    return {"type": RESULT, "id": job_id, "image": image, "losses": losses, "iterations": iterations}
+
+
+def cancelled(job_id: str, image: dict | None = None, losses: dict | None = None, iterations: int = 0) -> dict:
+    """``image`` None: stopped before there was a picture."""
+    return {"type": CANCELLED, "id": job_id, "image": image, "losses": losses or {}, "iterations": iterations}
 
 
 def error(code: str, message: str, hint: str = "", job_id: str | None = None) -> dict:
+    if code not in ERROR_CODES:
+        raise ValueError(f"unknown error code {code!r}")
     return {"type": ERROR, "id": job_id, "code": code, "message": message, "hint": hint}

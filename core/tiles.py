@@ -148,9 +148,9 @@ def _as_list(out):
 class TiledImage:
     """One image size cut into tiles, for a layer set: whole-image sums from tile passes."""
 
-    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int, cancel_check=None):
+    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int, before_tile=None):
         self.network, self.layers, self.shape = network, layers, shape
-        self.cancel_check = cancel_check
+        self.before_tile = before_tile
         self.tiles = plan_tiles(shape, tile_side, halo(layers))
         self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
         self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
@@ -158,12 +158,14 @@ class TiledImage:
             (shape[0] // vgg_layers.stride(name), shape[1] // vgg_layers.stride(name)) for name in layers
         ]
 
-    def _each_tile(self):
-        """(tile, feature bounds, pixel bounds), calling ``cancel_check`` before each tile: a tile
-        takes seconds where a whole evaluation at full resolution takes minutes."""
-        for tile, bounds, pixel_bounds in zip(self.tiles, self.bounds, self.pixel_bounds):
-            if self.cancel_check is not None:
-                self.cancel_check()
+    def _each_tile(self, part):
+        """(tile, feature bounds, pixel bounds), calling ``before_tile(part, k, n)`` before the
+        k-th of n tiles: a tile takes seconds where a whole evaluation at full resolution takes
+        minutes, so that is where a job says how far it is, and where a cancel may raise."""
+        count = len(self.tiles)
+        for index, (tile, bounds, pixel_bounds) in enumerate(zip(self.tiles, self.bounds, self.pixel_bounds)):
+            if self.before_tile is not None:
+                self.before_tile(part, index + 1, count)
             yield tile, bounds, pixel_bounds
 
     def _window(self, image, tile):
@@ -172,7 +174,7 @@ class TiledImage:
     def content_features(self, image):
         """The whole image's content-layer activations, assembled from the tiles' interiors."""
         out = None
-        for tile, bounds, pixel_bounds in self._each_tile():
+        for tile, bounds, pixel_bounds in self._each_tile("content targets"):
             _, features = self.network.forward(
                 self._window(image, tile), bounds, pixel_bounds, self._tile_targets(None, tile)
             )
@@ -186,10 +188,10 @@ class TiledImage:
                 ]
         return out
 
-    def sums(self, image, content_targets=None) -> losses.Sums:
+    def sums(self, image, content_targets=None, part="evaluation") -> losses.Sums:
         """The whole image's sums, added up over the tiles in float64."""
         total = None
-        for tile, bounds, pixel_bounds in self._each_tile():
+        for tile, bounds, pixel_bounds in self._each_tile(part):
             sums, _ = self.network.forward(
                 self._window(image, tile), bounds, pixel_bounds, self._tile_targets(content_targets, tile)
             )
@@ -212,7 +214,7 @@ class TiledImage:
     def gradient(self, image, content_targets, totals, style_targets, weights, divisors):
         """The whole image's gradient, tile by tile."""
         grad = np.zeros_like(image)
-        for tile, bounds, pixel_bounds in self._each_tile():
+        for tile, bounds, pixel_bounds in self._each_tile("gradient"):
             _, _, tile_grad = self.network.backward(
                 self._window(image, tile),
                 bounds,
@@ -247,24 +249,24 @@ class TiledObjective:
     parts, gradient)``, equal to the untiled ``core.objective.Objective`` up to float rounding.
 
     ``content_in``: the preprocessed content at this size; ``styles``: (preprocessed style image,
-    blend weight) pairs. Targets are computed here, in tiles too. ``cancel_check`` is called before
-    every tile and raises to abandon the work.
+    blend weight) pairs. Targets are computed here, in tiles too. ``before_tile`` is called before
+    every tile (``TiledImage``) and may raise to abandon the work.
     """
 
     runs_on_device = False
 
-    def __init__(self, network: TiledNetwork, params, size_plan, content_in, styles, cancel_check=None):
+    def __init__(self, network: TiledNetwork, params, size_plan, content_in, styles, before_tile=None):
         layers = params.content_layers + params.style_layers
         self.plan = size_plan
-        self.image = TiledImage(network, layers, size_plan.shape, size_plan.tile_side, cancel_check)
+        self.image = TiledImage(network, layers, size_plan.shape, size_plan.tile_side, before_tile)
         self.content_targets = self.image.content_features(content_in)
         tutorial = params.tutorial_loss
         each = []
         for style_in, blend in styles:
-            style = TiledImage(network, layers, style_in.shape[:2], size_plan.tile_side, cancel_check)
+            style = TiledImage(network, layers, style_in.shape[:2], size_plan.tile_side, before_tile)
             each.append(
                 (
-                    style.sums(style_in).grams,
+                    style.sums(style_in, part="style targets").grams,
                     losses.divisors(style_in.shape[:2], params.content_layers, params.style_layers, tutorial),
                     blend,
                 )

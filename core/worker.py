@@ -3,7 +3,9 @@
 The only module that owns the standard streams. Stdout carries protocol messages and nothing
 else: anything a library prints goes to stderr. The network is loaded once and serves every job
 of the session; an error in one job is reported (by its code: the client says it in its own
-words) and the next job is served. When stdin closes (the plug-in ended or was killed) the
+words) and the next job is served. While a job runs the worker is never silent for longer than
+``protocol.HEARTBEAT_SECONDS``: a heartbeat thread repeats the current stage when nothing else
+was sent. When stdin closes (the plug-in ended or was killed) the
 process exits at once, whatever it is doing. The worker logs to stderr and, with ``--log-file``,
 to a rotating file an artist can send.
 """
@@ -21,7 +23,7 @@ import time
 
 import numpy as np
 
-from core import __version__, protocol
+from core import __version__, images, protocol
 from core.params import BACKENDS
 from core.protocol import ProtocolError
 
@@ -116,15 +118,29 @@ class Server:
         self.write_lock = threading.Lock()
         self.jobs = queue.Queue()
         self.stops = {}  # job id -> Event, for every job queued or running
+        self.last_sent = time.monotonic()
+        self.stage = None  # (stage message, when it began) while a job runs
 
     def send(self, header, payload=b""):
         with self.write_lock:
             protocol.write_message(self.stream_out, header, payload)
+            self.last_sent = time.monotonic()
 
     def serve(self):
         threading.Thread(target=self._read_loop, name="protocol-reader", daemon=True).start()
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         while (item := self.jobs.get()) is not None:
             self._run_job(*item)
+
+    def _heartbeat(self):
+        """Repeat the current stage, with the seconds spent in it, whenever a job has been quiet
+        for half the heartbeat interval (a single step can take minutes on a big image)."""
+        while True:
+            time.sleep(protocol.HEARTBEAT_SECONDS / 10)
+            current = self.stage
+            if current is not None and time.monotonic() - self.last_sent >= protocol.HEARTBEAT_SECONDS / 2:
+                header, began = current
+                self.send(dict(header, seconds=round(time.monotonic() - began, 1)))
 
     def _read_loop(self):
         while True:
@@ -161,7 +177,7 @@ class Server:
         stop = self.stops[job_id]
         try:
             if stop.is_set():
-                self.send({"type": protocol.CANCELLED, "id": job_id})
+                self.send(protocol.cancelled(job_id))
                 return
             self._stylise(job_id, header, payload, stop)
         except Exception as error:  # every failure becomes one error message; the worker goes on
@@ -172,6 +188,7 @@ class Server:
                 log.warning("job %s: %s: %s", job_id, code, message)
             self.send(protocol.error(code, message, job_id=job_id))
         finally:
+            self.stage = None
             self.stops.pop(job_id, None)
 
     def _stylise(self, job_id, header, payload, stop):
@@ -193,32 +210,61 @@ class Server:
 
         def on_progress(report):
             self.send(
-                {
-                    "type": protocol.PROGRESS,
-                    "id": job_id,
-                    "iteration": report.iteration,
-                    "total": report.total,
-                    "level": report.level,
-                    "levels": report.levels,
-                    "losses": report.losses,
-                    "seconds_left": report.seconds_left,
-                }
+                protocol.progress(
+                    job_id,
+                    report.iteration,
+                    report.total,
+                    report.level,
+                    report.levels,
+                    report.losses,
+                    report.seconds_left,
+                )
             )
 
-        result = self.engine.run(arrays[0], arrays[1:], params, on_progress, stop.is_set)
-        out = result.pixels if mask is None else _apply_mask(result.pixels, mask)
+        def on_stage(stage):
+            where = {key: value for key, value in vars(stage).items() if key not in ("name", "text") and value}
+            header = protocol.stage(job_id, stage.name, stage.text, **where)
+            self.stage = (header, time.monotonic())
+            self.send(header)
+
+        def send_preview(pixels, iteration, level):
+            height, width, channels = pixels.shape
+            self.send(
+                protocol.preview(job_id, protocol.image_info(width, height, channels), iteration, level),
+                pixels.tobytes(),
+            )
+
+        result = self.engine.run(
+            arrays[0],
+            arrays[1:],
+            params,
+            on_progress,
+            stop.is_set,
+            on_stage=on_stage,
+            previews=_previews(header.get("preview"), send_preview),
+        )
+        out = result.pixels if mask is None else images.apply_mask(result.pixels, mask)
         height, width, channels = out.shape
-        kind = protocol.CANCELLED if result.cancelled else protocol.RESULT
+        build = protocol.cancelled if result.cancelled else protocol.result
         self.send(
-            {
-                "type": kind,
-                "id": job_id,
-                "image": protocol.image_info(width, height, channels),
-                "losses": result.losses,
-                "iterations": result.iterations,
-            },
+            build(job_id, protocol.image_info(width, height, channels), result.losses, result.iterations),
             out.tobytes(),
         )
+
+
+def _previews(request, send):
+    """The engine's preview request for a job header's ``preview`` (None: the job wants none)."""
+    from core.reporting import Previews
+
+    if request is None:
+        return None
+    try:
+        long_side, every = int(request["long_side"]), float(request["every_seconds"])
+    except (KeyError, TypeError, ValueError):
+        raise ProtocolError("a preview request needs a whole 'long_side' and 'every_seconds'") from None
+    if not (16 <= long_side <= 4096 and every >= 0.1):
+        raise ProtocolError("a preview's long side must be 16 to 4096 px, at most ten a second")
+    return Previews(long_side, every, send)
 
 
 def _to_array(raw, info, allowed_channels):
@@ -227,21 +273,6 @@ def _to_array(raw, info, allowed_channels):
             f"images must have {' or '.join(map(str, allowed_channels))} channels, got {info['channels']}"
         )
     return np.frombuffer(raw, dtype=np.uint8).reshape(info["height"], info["width"], info["channels"])
-
-
-def _apply_mask(pixels, mask):
-    """Scale the result's alpha by the mask (resized along with the output when sizes differ)."""
-    from core.images import resize
-
-    if mask.shape[:2] != pixels.shape[:2]:
-        mask = resize(mask, pixels.shape[:2])
-    alpha = (
-        pixels[..., 3:].astype(np.float32)
-        if pixels.shape[2] == 4
-        else np.full((*pixels.shape[:2], 1), 255.0, np.float32)
-    )
-    alpha = np.clip(np.rint(alpha * mask.astype(np.float32) / 255.0), 0, 255).astype(np.uint8)
-    return np.concatenate([pixels[..., :3], alpha], axis=-1)
 
 
 def _classify(error):

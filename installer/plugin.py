@@ -13,7 +13,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PLUGIN_NAME = "neural_style"
 PLUGIN_SOURCE = os.path.join(REPO, "gimp_plugin", PLUGIN_NAME)
-PLUGIN_MODULES = ("neural_style.py", "gimp_io.py", "messages.py", "plugin_log.py", "settings.py", "worker_client.py")
 SHARED_MODULES = ("core/__init__.py", "core/protocol.py")
 
 
@@ -33,7 +32,7 @@ def install_plugin(
     staging = target + ".installing"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(os.path.join(staging, "core"))
-    for name in PLUGIN_MODULES:
+    for name in sorted(n for n in os.listdir(PLUGIN_SOURCE) if n.endswith(".py")):
         shutil.copy2(os.path.join(PLUGIN_SOURCE, name), os.path.join(staging, name))
     for name in SHARED_MODULES:
         shutil.copy2(os.path.join(REPO, name), os.path.join(staging, name))

@@ -49,6 +49,7 @@ class GuiSession:
         inside = os.path.join(self.profile, "start.sh")
         with open(inside, "w", encoding="utf-8") as f:
             f.write(
+                f"rm -f /tmp/.X{DISPLAY[1:]}-lock /tmp/.X11-unix/X{DISPLAY[1:]}\n"  # a killed session's
                 f"Xvfb {DISPLAY} -screen 0 {SCREEN} -nolisten tcp >/dev/null 2>&1 &\n"
                 f"for i in $(seq 100); do [ -e /tmp/.X11-unix/X{DISPLAY[1:]} ] && break; sleep 0.1; done\n"
                 f"exec env -i {env} gimp-{self.gimp.version} --no-splash --batch-interpreter=python-fu-eval "

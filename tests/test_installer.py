@@ -122,6 +122,9 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     for name in (
         "gimp_io.py",
         "messages.py",
+        "painting.py",
+        "preview_panel.py",
+        "progress_window.py",
         "plugin_log.py",
         "worker_client.py",
         "settings.py",

@@ -8,6 +8,7 @@ import pytest
 
 from core import protocol
 from core.protocol import Pixels, ProtocolError
+from tests import record_golden
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 
@@ -61,30 +62,15 @@ def test_split_images_checks_lengths():
 
 def test_hello_version_check():
     protocol.check_hello(protocol.hello("0.1.0", "tensorflow", "CPU", True))
-    with pytest.raises(ProtocolError, match="protocol version 99, this plug-in speaks 1"):
+    with pytest.raises(ProtocolError, match=f"protocol version 99, this plug-in speaks {protocol.PROTOCOL_VERSION}"):
         protocol.check_hello(dict(protocol.hello("9", "tensorflow", "CPU", True), protocol=99))
     with pytest.raises(ProtocolError, match="expected a hello"):
         protocol.check_hello({"type": "progress"})
 
 
-def golden_client_messages():
-    """The client's side of a session, as the protocol module writes it today."""
-    stream = io.BytesIO()
-    content, style = Pixels(2, 2, 4, bytes(range(16))), Pixels(1, 1, 3, b"\x01\x02\x03")
-    mask = Pixels(2, 2, 1, b"\x00\x40\x80\xff")
-    protocol.write_message(
-        stream,
-        protocol.job("job-1", {"size": 64, "iterations": 2}, content.info(), [style.info()], mask.info()),
-        content.data + style.data + mask.data,
-    )
-    protocol.write_message(stream, {"type": protocol.CANCEL, "id": "job-1"})
-    protocol.write_message(stream, {"type": protocol.SHUTDOWN})
-    return stream.getvalue()
-
-
 def test_client_messages_match_the_golden_transcript():
     with open(os.path.join(GOLDEN, "client_session.bin"), "rb") as f:
-        assert golden_client_messages() == f.read()
+        assert record_golden.client_messages() == f.read()
 
 
 def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
@@ -96,6 +82,38 @@ def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
         kinds.append(header["type"])
         if "image" in header:
             assert len(payload) == protocol.image_size(header["image"])
-    assert kinds == ["hello", "progress", "progress", "result", "error"]
+    assert kinds[:4] == ["hello", "stage", "stage", "stage"] and kinds[-2:] == ["result", "error"]
+    assert {"progress", "preview"} <= set(kinds)
     with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as session:
         protocol.check_hello(json.loads(session.readline()))
+
+
+def test_every_message_type_has_a_builder_that_names_it():
+    info = protocol.image_info(2, 1, 3)
+    built = {
+        protocol.HELLO: protocol.hello("0.1.0", "tensorflow", "CPU", True),
+        protocol.JOB: protocol.job("j", {}, info, [info], preview=protocol.preview_request(256, 2.0)),
+        protocol.STAGE: protocol.stage("j", protocol.TILES, "tile 2 of 9", tile=2, tiles=9),
+        protocol.PROGRESS: protocol.progress("j", 1, 10, 1, 2, {"total": 1.0}, 3.5),
+        protocol.PREVIEW: protocol.preview("j", info, 4, 1),
+        protocol.RESULT: protocol.result("j", info, {"total": 1.0}, 10),
+        protocol.CANCELLED: protocol.cancelled("j"),
+        protocol.ERROR: protocol.error(protocol.BAD_INPUT, "no"),
+        protocol.CANCEL: protocol.cancel("j"),
+        protocol.SHUTDOWN: protocol.shutdown(),
+    }
+    for kind, header in built.items():
+        assert round_trip(header)[0]["type"] == kind
+    assert built[protocol.JOB]["preview"] == {"long_side": 256, "every_seconds": 2.0}
+    assert "preview" not in protocol.job("j", {}, info, [info])  # a job that does not ask gets none
+    assert built[protocol.STAGE]["tile"] == 2 and built[protocol.CANCELLED]["image"] is None
+
+
+def test_every_error_code_has_a_builder_and_an_artists_sentence():
+    from gimp_plugin.neural_style import messages
+
+    for code in protocol.ERROR_CODES:
+        assert protocol.error(code, "x")["code"] == code
+        assert messages.explain(code, "the engine's words") != "the engine's words" or code == protocol.BAD_INPUT
+    with pytest.raises(ValueError, match="unknown error code"):
+        protocol.error("made-up", "x")

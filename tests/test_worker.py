@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -117,9 +118,9 @@ def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
         process.stdin, protocol.job("j", FAST, CONTENT.info(), [STYLE.info()]), CONTENT.data + STYLE.data
     )
     kinds = []
-    while not kinds or kinds[-1] == "progress":
+    while not kinds or kinds[-1] in ("stage", "progress"):
         kinds.append(protocol.read_message(process.stdout)[0]["type"])
-    assert kinds[-1] == "result"
+    assert kinds[-1] == "result" and kinds[0] == "stage"
     process.stdin.close()
     assert gone_within(process, 30)
 
@@ -143,7 +144,8 @@ def test_closing_stdin_mid_job_ends_the_worker_at_once():
         protocol.job("j", dict(FAST, iterations=5000), CONTENT.info(), [STYLE.info()]),
         CONTENT.data + STYLE.data,
     )
-    assert protocol.read_message(process.stdout)[0]["type"] == "progress"
+    while protocol.read_message(process.stdout)[0]["type"] != "progress":
+        pass
     process.stdin.close()
     assert gone_within(process, 30), "worker outlived its stdin"  # its job had minutes of work left
 
@@ -199,14 +201,14 @@ def test_a_worker_killed_mid_job_gives_a_clear_error():
 
         with pytest.raises(WorkerError, match="stopped unexpectedly") as error:
             client.run_job(dict(FAST, iterations=500), CONTENT, [STYLE], on_progress=kill_soon)
-        assert error.value.code == "crashed"
+        assert error.value.code == protocol.CRASHED
 
 
 def test_a_worker_that_never_answers_times_out():
     silent = [sys.executable, "-c", "import time; time.sleep(60)"]
     with pytest.raises(WorkerError, match="did not start within 1 s") as error:
         WorkerClient(silent, start_timeout=1).start()
-    assert error.value.code == "timeout"
+    assert error.value.code == protocol.TIMEOUT
 
 
 def test_a_missing_program_gives_a_clear_error():
@@ -289,6 +291,124 @@ def test_live_worker_messages_have_the_golden_fields(worker):
     result_losses = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append).losses
     assert set(reports[0]) == fields["progress"]
     assert set(result_losses) == {"content", "style", "tv", "total"}
+    stages, previews = [], []
+    worker.run_job(
+        FAST,
+        CONTENT,
+        [STYLE],
+        on_stage=stages.append,
+        on_preview=lambda header, _: previews.append(header),
+        preview=protocol.preview_request(32, 0.1),
+    )
+    assert set(stages[0]) == fields["stage"] and set(previews[0]) == fields["preview"]
+
+
+def test_previews_come_only_when_asked_small_and_with_the_contents_channels(worker):
+    params = dict(FAST, pyramid_levels=2, size=96, iterations=4)
+    previews = []
+    result = worker.run_job(
+        params,
+        CONTENT,
+        [STYLE],
+        on_preview=lambda header, pixels: previews.append((header, pixels)),
+        preview=protocol.preview_request(32, 60.0),
+    )
+    # one as each level ends (the minute between timed ones never passes in this small job)
+    assert [header["level"] for header, _ in previews] == [1, 2]
+    for _, picture in previews:
+        assert (picture.width, picture.height, picture.channels) == (32, 24, CONTENT.channels)
+        assert len(picture.data) == 32 * 24 * 4 and len(set(picture.data)) > 10  # a picture, not a blank
+    assert previews[-1][0]["iteration"] == 5 and not result.cancelled
+    unasked = []
+    worker.run_job(params, CONTENT, [STYLE], on_preview=lambda *message: unasked.append(message))
+    assert unasked == []
+
+
+def test_a_bad_preview_request_is_refused_in_one_line(worker):
+    with pytest.raises(WorkerError, match="preview's long side must be 16 to 4096") as error:
+        worker.run_job(FAST, CONTENT, [STYLE], preview=protocol.preview_request(2, 1.0))
+    assert error.value.code == protocol.BAD_INPUT
+
+
+def test_stages_name_each_size_before_its_targets_and_its_painting(worker):
+    stages, order = [], []
+    worker.run_job(
+        dict(FAST, pyramid_levels=2, size=96),
+        CONTENT,
+        [STYLE],
+        on_stage=lambda header: (stages.append(header), order.append("stage")),
+        on_progress=lambda _: order.append("progress"),
+    )
+    assert [(s["stage"], s["level"]) for s in stages] == [
+        (protocol.STARTING, 1),
+        (protocol.TARGETS, 1),
+        (protocol.PAINTING, 1),
+        (protocol.TARGETS, 2),
+        (protocol.PAINTING, 2),
+    ]
+    assert stages[1]["text"] == "size 1 of 2 (48x36): the content and style targets"
+    assert order[:3] == ["stage"] * 3 and order[3] == "progress"
+
+
+def test_a_tiled_job_says_which_tile_during_the_targets_and_the_evaluations(worker):
+    """A budget small enough to force tiles at 384x288: the stages must come before the targets
+    and during an evaluation, where a full-size job spends its minutes."""
+    params = {"size": 384, "iterations": 2, "pyramid_levels": 1, "memory_budget": 2.1}
+    content = pixels(384, 288, 3, seed=2)
+    events = []
+    worker.run_job(
+        params,
+        content,
+        [STYLE],
+        on_stage=lambda header: events.append(header),
+        on_progress=lambda header: events.append(header),
+    )
+    tiles = [e for e in events if e["type"] == protocol.STAGE and e["stage"] == protocol.TILES]
+    parts = [t["text"].split(": ")[1].split(",")[0] for t in tiles]
+    assert {"content targets", "style targets", "evaluation", "gradient"} <= set(parts)
+    assert all(t["tiles"] > 1 and 1 <= t["tile"] <= t["tiles"] for t in tiles)
+    first_progress = next((i for i, e in enumerate(events) if e["type"] == protocol.PROGRESS), len(events))
+    assert parts.index("content targets") < parts.index("evaluation") < first_progress
+    painting = next(i for i, e in enumerate(events) if e.get("stage") == protocol.PAINTING)
+    assert any(e.get("stage") == protocol.TILES for e in events[painting:first_progress])
+
+
+def test_a_quiet_stage_is_repeated_as_a_heartbeat():
+    """A step that takes longer than the heartbeat (minutes, on a big image) still lets the client
+    hear from the worker: the stage comes again, with the seconds spent in it."""
+    from core.worker import Server
+
+    class SlowStep:  # an engine whose one step outlasts the heartbeat
+        def run(self, content, styles, params, on_progress, should_stop, on_stage, previews):
+            from core.reporting import Stage
+
+            on_stage(Stage(protocol.TARGETS, "the targets", 1, 1))
+            time.sleep(protocol.HEARTBEAT_SECONDS * 0.8)
+            raise MemoryError
+
+    read_end, write_end = os.pipe()
+    stream_out = io.BytesIO()
+    server = Server(SlowStep(), "", os.fdopen(read_end, "rb"), stream_out)
+    serving = threading.Thread(target=server.serve, daemon=True)
+    serving.start()
+    with os.fdopen(write_end, "wb") as stream_in:
+        protocol.write_message(
+            stream_in, protocol.job("j", FAST, CONTENT.info(), [STYLE.info()]), CONTENT.data + STYLE.data
+        )
+        for _ in range(300):
+            if b'"type":"error"' in stream_out.getvalue():
+                break
+            time.sleep(0.1)
+        protocol.write_message(stream_in, protocol.shutdown())
+        serving.join(30)
+    stream_out.seek(0)
+    messages = []
+    while (message := protocol.read_message(stream_out)) is not None:
+        messages.append(message[0])
+    kinds = [m["type"] for m in messages]
+    assert kinds[:2] == ["stage", "stage"] and set(kinds[:-1]) == {"stage"} and kinds[-1] == "error"
+    assert messages[1]["text"] == "the targets" and messages[1]["seconds"] >= protocol.HEARTBEAT_SECONDS / 2
+    assert messages[-1]["code"] == protocol.OUT_OF_MEMORY
 
 
 OUT_OF_MEMORY = """

@@ -12,12 +12,13 @@ BY_CODE = {
     protocol.OUT_OF_MEMORY: "Neural Style ran out of memory for a picture this large. Lower Working size, or "
     "select a smaller area.",
     protocol.INTERNAL: "Neural Style failed unexpectedly.",
-    "version": f"The Neural Style engine installed is another version than this plug-in. {REINSTALL}.",
-    "timeout": "The Neural Style engine stopped answering. Try again; if it keeps happening, run "
+    protocol.BAD_MESSAGE: f"The plug-in and the Neural Style engine did not understand each other. {REINSTALL}.",
+    protocol.VERSION: f"The Neural Style engine installed is another version than this plug-in. {REINSTALL}.",
+    protocol.TIMEOUT: "The Neural Style engine stopped answering. Try again; if it keeps happening, run "
     "python3 -m installer --check.",
-    "crashed": "The Neural Style engine stopped unexpectedly. Try again with a smaller Working size; if it "
+    protocol.CRASHED: "The Neural Style engine stopped unexpectedly. Try again with a smaller Working size; if it "
     "keeps happening, run python3 -m installer --check.",
-    "protocol": f"The Neural Style engine sent something unreadable. {REINSTALL}.",
+    protocol.UNREADABLE: f"The Neural Style engine sent something unreadable. {REINSTALL}.",
 }
 
 

@@ -2,14 +2,14 @@
 """Filters > Artistic > Neural Style Transfer...: repaint the selected layers in the style of another.
 
 The procedure's arguments are the settings: they drive the dialog, are remembered between runs
-and make the procedure scriptable. The work happens in the engine's worker process; this file
-reads layers, passes progress to GIMP's progress bar and inserts the results, all in one undo
-step, only once every layer is done, so a failure or a cancel leaves the image as it was.
+and make the procedure scriptable. The work happens in the engine's worker process. Interactive
+runs get a Preview in the settings dialog (``preview_panel``) and a progress window with the
+painting as it grows and Stop and keep (``progress_window``); scripted runs report to GIMP's
+progress bar only (``status_bar``). ``painting`` reads the layers and inserts the results.
 """
 
 import os
 import sys
-import time
 
 import gi
 
@@ -23,24 +23,17 @@ if PLUGIN_DIR not in sys.path:
 
 import gimp_io  # noqa: E402
 import messages  # noqa: E402
+import painting  # noqa: E402
 import plugin_log  # noqa: E402
+from painting import UserError  # noqa: E402
+from preview_panel import PreviewPanel  # noqa: E402
+from progress_window import ProgressWindow  # noqa: E402
 from settings import SettingsError, load_settings  # noqa: E402
+from status_bar import StatusBar  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
-# (label, iterations at the working size; the smaller scale gets a quarter as many); the times
-# are for a 512x384 result on a 2-core CPU (bfloat16).
-QUALITY = {
-    "draft": ("Draft (about 1 minute)", 40),
-    "standard": ("Standard (about 3 minutes)", 120),
-    "fine": ("Fine (about 6 minutes)", 250),
-    "custom": ("Custom: use Iterations below", None),
-}
 RW = GObject.ParamFlags.READWRITE
-
-
-class UserError(Exception):
-    """Something the artist can fix; the text says what."""
 
 
 def add_arguments(procedure):
@@ -48,7 +41,7 @@ def add_arguments(procedure):
         "style-layer", "St_yle layer", "The picture whose style to paint with (any layer of any open image)", True, RW
     )
     quality = Gimp.Choice.new()
-    for index, (nick, (label, _)) in enumerate(QUALITY.items()):
+    for index, (nick, (label, _)) in enumerate(painting.QUALITY.items()):
         quality.add(nick, index, label, "")
     procedure.add_choice_argument(
         "quality", "_Quality", "More iterations look finer and take longer", quality, "standard", RW
@@ -109,124 +102,38 @@ def fill_dialog(dialog, config):
     dialog.fill(names)
 
 
-def painted_size(config, area_long_side: int) -> int:
-    """The long side the engine paints at: the working size, never above the layer's own."""
-    working = config.get_property("working-size")
-    return min(working, area_long_side) if working else area_long_side
-
-
-def engine_params(config, defaults: dict, area_long_side: int) -> dict:
-    """The engine's settings from the dialog's, scaling the engine's own defaults."""
-    iterations = QUALITY[config.get_property("quality")][1] or config.get_property("iterations")
-    return {
-        "size": painted_size(config, area_long_side),
-        "iterations": iterations,
-        "style_weight": defaults["style_weight"] * config.get_property("style-strength"),
-        "content_weight": defaults["content_weight"] * config.get_property("content-keep"),
-        "tv_weight": defaults["tv_weight"] * config.get_property("smoothness"),
-        "preserve_colors": bool(config.get_property("keep-colors")),
-        "style_scale": config.get_property("stroke-size"),
-        "seed": config.get_property("seed"),
-        "init": "content",
-    }
-
-
-def check_sizes(config, drawables, areas, masked, style_layer, style):
-    """Refuse, before the engine starts, what it could not paint: too small a layer, selection
-    or style layer, or a working size that would leave a side too short."""
-    for layer, (_, _, width, height) in zip(drawables, areas):
-        what = f"The selection on layer '{layer.get_name()}'" if masked else f"Layer '{layer.get_name()}'"
-        problem = messages.too_small(what, width, height) or messages.too_small_at(
-            layer.get_name(), width, height, painted_size(config, max(width, height))
-        )
-        if problem:
-            raise UserError(problem)
-    problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
-    if problem:
-        raise UserError(problem)
-
-
-def stylise(image, drawables, config, settings):
-    """All the work; raises ``UserError`` or ``WorkerError`` for failures the artist should see."""
-    if not drawables:
-        raise UserError("Select one or more layers to repaint")
-    if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
-        raise UserError("Indexed-colour images cannot be repainted: convert the image with Image > Mode > RGB")
-    for drawable in drawables:
-        gimp_io.check_source(drawable)
-    style_layer = config.get_property("style-layer")
-    if style_layer is None or not style_layer.is_valid():
-        raise UserError("Choose a style layer: the picture whose style to paint with")
-    style = gimp_io.read_pixels(style_layer)
-    if gimp_io.is_transparent(style):
-        raise UserError(f"The style layer '{style_layer.get_name()}' is empty (fully transparent)")
-    masked = not Gimp.Selection.is_empty(image)
-    areas = [gimp_io.source_area(image, layer) for layer in drawables]
-    check_sizes(config, drawables, areas, masked, style_layer, style)
-
+def stylise(image, drawables, config, settings, interactive, worker=None) -> bool:
+    """All the work; False when the artist cancelled. Raises ``UserError``, ``LayerError`` or
+    ``WorkerError`` for failures the artist should see. ``worker``: one the dialog's Preview
+    started, to reuse."""
+    plan = painting.prepare(image, drawables, config)
+    values = painting.settings_of(config)
+    names = [job.layer.get_name() for job in plan.jobs]
+    client = worker or WorkerClient(settings.worker_command, settings.worker_cwd)
     Gimp.progress_init("Neural style transfer: starting the engine")
-    results = []
-    with WorkerClient(settings.worker_command, settings.worker_cwd) as worker:
-        device = f"{worker.hello['device']}, {worker.hello['backend']}"
-        for index, (layer, area) in enumerate(zip(drawables, areas)):
-            params = engine_params(config, worker.hello["defaults"], max(area[2:]))
-            progress = _progress_reporter(index, len(drawables), layer.get_name(), device)
-            try:
-                result = worker.run_job(params, gimp_io.read_pixels(layer, area), [style], on_progress=progress)
-            except WorkerError as error:
-                error.message = messages.explain(error.code, error.message, layer.get_name())
-                raise
-            results.append((layer, area, result.pixels))
-    Gimp.progress_set_text("Neural style transfer: adding the new layers")
 
-    style_name = _style_name(style_layer, image)
-    inserted = []
-    image.undo_group_start()
+    def work(watch):
+        if client.hello is None:
+            client.start()
+        watch.started(f"{client.hello['device']}, {client.hello['backend']}")
+        return painting.paint(client, plan, values, watch)
+
     try:
-        for layer, area, pixels in results:
-            name = f"{layer.get_name()} in the style of {style_name}"
-            inserted.append(gimp_io.insert_result(image, layer, area, pixels, name, masked))
-    except Exception:
-        for layer in inserted:
-            image.remove_layer(layer)
-        raise
+        if interactive:
+            window = ProgressWindow(names, settings.engine_device)
+            painted, stopped = window.run(work)
+            if window.cancelled or not painted:
+                return False
+            if stopped:
+                plugin_log.log.info("stopped by the artist: keeping the pictures so far (%d)", len(painted))
+        else:
+            painted, _ = work(StatusBar(names, settings.engine_device))
     finally:
-        image.undo_group_end()
+        client.close()
+    Gimp.progress_set_text("Neural style transfer: adding the new layers")
+    painting.insert(image, plan, painted)
     Gimp.progress_end()
-    Gimp.displays_flush()
-
-
-def _style_name(style_layer, image):
-    """The style layer's name, or its image's name when it comes from another image."""
-    style_image = style_layer.get_image()
-    file = style_image.get_file() or style_image.get_imported_file()
-    if style_image.get_id() != image.get_id() and file is not None:
-        return file.get_basename()
-    return style_layer.get_name()
-
-
-def _progress_reporter(index, count, name, device):
-    """Progress bar updates, and a text saying how far, how long, and what the engine runs on."""
-    last = [0.0]
-
-    def report(message):
-        now = time.monotonic()
-        done = message["iteration"] / max(1, message["total"])
-        Gimp.progress_update((index + done) / count)
-        if now - last[0] > 0.5:
-            last[0] = now
-            left = message.get("seconds_left")
-            eta = f", about {_duration(left)} left" if left is not None else ""
-            Gimp.progress_set_text(
-                f"Neural style: '{name}' ({index + 1}/{count}), "
-                f"iteration {message['iteration']}/{message['total']}{eta} ({device})"
-            )
-
-    return report
-
-
-def _duration(seconds):
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
+    return True
 
 
 class NeuralStyle(Gimp.PlugIn):
@@ -254,14 +161,18 @@ class NeuralStyle(Gimp.PlugIn):
         return procedure
 
     def run(self, procedure, run_mode, image, drawables, config, data):
-        if run_mode == Gimp.RunMode.INTERACTIVE:
+        interactive = run_mode == Gimp.RunMode.INTERACTIVE
+        worker = None
+        if interactive:
             GimpUi.init(PROCEDURE)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
             fill_dialog(dialog, config)
+            panel = PreviewPanel(dialog, image, list(drawables), config, PLUGIN_DIR)
             accepted = dialog.run()
+            worker = panel.finish(keep_worker=accepted)
             dialog.destroy()
             if not accepted:
-                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+                return _cancelled(procedure)
         log_file = None
         try:
             settings = load_settings(PLUGIN_DIR)
@@ -269,7 +180,9 @@ class NeuralStyle(Gimp.PlugIn):
             plugin_log.log.info(
                 "run: GIMP %s, Python %s, %d layer(s)", Gimp.version(), sys.version.split()[0], len(drawables)
             )
-            stylise(image, list(drawables), config, settings)
+            if not stylise(image, list(drawables), config, settings, interactive, worker):
+                plugin_log.log.info("cancelled")
+                return _cancelled(procedure)
         except (UserError, SettingsError, gimp_io.LayerError) as error:
             plugin_log.log.info("refused: %s", error)
             return _failure(procedure, str(error))
@@ -288,6 +201,11 @@ class NeuralStyle(Gimp.PlugIn):
             )
         plugin_log.log.info("done")
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def _cancelled(procedure):
+    Gimp.progress_end()
+    return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
 
 
 def _failure(procedure, message):

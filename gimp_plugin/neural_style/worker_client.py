@@ -3,7 +3,8 @@
 Starts ``python -m core.worker`` (or any command speaking ``core.protocol``, such as one over
 ssh) with an environment cleaned of GIMP's Python settings (and of an AppImage GIMP's bundled
 libraries), without a console window on Windows, checks its hello, sends jobs,
-passes progress on, cancels, and stops it. Every failure is a ``WorkerError`` whose text an
+passes progress, stages and previews on, cancels, and stops it. A worker silent for many
+heartbeats during a job is taken for stuck. Every failure is a ``WorkerError`` whose text an
 artist can act on, with the tail of the worker's stderr for the details.
 """
 
@@ -78,7 +79,7 @@ def popen_options(platform=sys.platform) -> dict:
 class WorkerClient:
     """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
 
-    def __init__(self, command, cwd=None, start_timeout=120.0, silence_timeout=600.0):
+    def __init__(self, command, cwd=None, start_timeout=120.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS):
         self.command = list(command)
         self.cwd = cwd
         self.start_timeout = start_timeout
@@ -123,7 +124,7 @@ class WorkerClient:
             protocol.check_hello(header)
         except ProtocolError as error:
             self.close()
-            raise WorkerError(str(error), code="version", log_tail=self.log_tail()) from None
+            raise WorkerError(str(error), code=protocol.VERSION, log_tail=self.log_tail()) from None
         self.hello = header
         return header
 
@@ -135,17 +136,26 @@ class WorkerClient:
         mask: Pixels | None = None,
         on_progress=None,
         should_cancel=None,
+        on_stage=None,
+        on_preview=None,
+        preview: dict | None = None,
     ) -> JobResult:
-        """Send one job and wait for its answer, reporting progress; raises ``WorkerError``."""
+        """Send one job and wait for its answer, passing ``progress`` and ``stage`` headers on to
+        ``on_progress`` and ``on_stage``, and, when ``preview`` (``protocol.preview_request``) asks
+        for them, previews to ``on_preview(header, Pixels)``; raises ``WorkerError``.
+        ``should_cancel()`` true: the answer is the best picture so far, ``cancelled`` set."""
         job_id = f"job-{next(self._ids)}"
         images = [content, *styles] + ([mask] if mask else [])
-        header = protocol.job(job_id, params, content.info(), [s.info() for s in styles], mask.info() if mask else None)
+        header = protocol.job(
+            job_id, params, content.info(), [s.info() for s in styles], mask.info() if mask else None, preview
+        )
         self._send(header, b"".join(image.data for image in images))
+        listeners = {protocol.PROGRESS: on_progress, protocol.STAGE: on_stage}
         cancel_sent = False
         last_heard = time.monotonic()
         while True:
             if should_cancel is not None and not cancel_sent and should_cancel():
-                self._send({"type": protocol.CANCEL, "id": job_id})
+                self._send(protocol.cancel(job_id))
                 cancel_sent = True
             message = self._next(CANCEL_POLL_SECONDS)
             if message is None:
@@ -157,12 +167,12 @@ class WorkerClient:
             if header.get("id") not in (job_id, None):
                 continue
             kind = header["type"]
-            if kind == protocol.PROGRESS and on_progress is not None:
-                on_progress(header)
+            if listeners.get(kind) is not None:
+                listeners[kind](header)
+            elif kind == protocol.PREVIEW and on_preview is not None:
+                on_preview(header, _pixels(header, payload))
             elif kind in (protocol.RESULT, protocol.CANCELLED):
-                info = header.get("image")
-                pixels = Pixels(info["width"], info["height"], info["channels"], payload) if info else None
-                return JobResult(pixels, header.get("losses", {}), kind == protocol.CANCELLED)
+                return JobResult(_pixels(header, payload), header.get("losses", {}), kind == protocol.CANCELLED)
             elif kind == protocol.ERROR:
                 raise WorkerError(
                     header.get("message", "the engine reported an error"),
@@ -177,7 +187,7 @@ class WorkerClient:
         if process is None:
             return
         try:
-            protocol.write_message(process.stdin, {"type": protocol.SHUTDOWN})
+            protocol.write_message(process.stdin, protocol.shutdown())
             process.stdin.close()
         except OSError:
             pass
@@ -207,7 +217,7 @@ class WorkerClient:
         if isinstance(item, ProtocolError):
             self.close(timeout=0)
             raise WorkerError(
-                f"the engine sent something unreadable ({item})", code="protocol", log_tail=self.log_tail()
+                f"the engine sent something unreadable ({item})", code=protocol.UNREADABLE, log_tail=self.log_tail()
             )
         return item
 
@@ -216,7 +226,7 @@ class WorkerClient:
         return WorkerError(
             f"the Neural Style engine did not {what} within {seconds:.0f} s",
             "Try again; if it keeps happening, run the installer with --check.",
-            "timeout",
+            protocol.TIMEOUT,
             self.log_tail(),
         )
 
@@ -232,7 +242,7 @@ class WorkerClient:
         return WorkerError(
             f"the Neural Style engine stopped unexpectedly (exit code {code})",
             "Try again with a smaller image; run the installer's --check if it persists.",
-            "crashed",
+            protocol.CRASHED,
             self.log_tail(),
         )
 
@@ -251,3 +261,8 @@ class WorkerClient:
     def _drain_stderr(self, stream):
         for line in iter(stream.readline, b""):
             self._stderr_tail.append(line.decode("utf-8", "replace"))
+
+
+def _pixels(header, payload) -> Pixels | None:
+    info = header.get("image")
+    return Pixels(info["width"], info["height"], info["channels"], payload) if info else None

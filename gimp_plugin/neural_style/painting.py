@@ -1,0 +1,173 @@
+"""From layers to new layers: what is refused before the engine starts, the jobs the worker
+paints, and the new layers, inserted in one undo step only once every layer is done, so a failure
+or a cancel leaves the image as it was. GIMP is called on the main thread only: ``prepare`` and
+``insert`` there; ``paint`` may run on another thread, reporting through a ``watch``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import gimp_io
+import messages
+from gi.repository import Gimp
+from worker_client import WorkerError
+
+from core.protocol import Pixels
+
+# (label, iterations at the working size; the smaller scale gets a quarter as many); the times
+# are for a 512x384 result on a 2-core CPU (bfloat16).
+QUALITY = {
+    "draft": ("Draft (about 1 minute)", 40),
+    "standard": ("Standard (about 3 minutes)", 120),
+    "fine": ("Fine (about 6 minutes)", 250),
+    "custom": ("Custom: use Iterations below", None),
+}
+SETTINGS = (
+    "quality",
+    "iterations",
+    "style-strength",
+    "content-keep",
+    "smoothness",
+    "keep-colors",
+    "stroke-size",
+    "working-size",
+    "seed",
+)
+
+
+class UserError(Exception):
+    """Something the artist can fix; the text says what."""
+
+
+class Job(NamedTuple):
+    layer: object  # the Gimp.Layer painted
+    area: tuple  # (x, y, width, height) on it: the layer, or the selection's bounds
+    content: Pixels
+
+
+class Plan(NamedTuple):
+    jobs: list
+    style: Pixels
+    masked: bool  # a selection: each new layer gets it as its mask
+    style_name: str
+
+
+def settings_of(config) -> dict:
+    """The dialog's settings as plain values, safe to read from any thread."""
+    return {name: config.get_property(name) for name in SETTINGS}
+
+
+def painted_size(settings: dict, area_long_side: int) -> int:
+    """The long side the engine paints at: the working size, never above the layer's own."""
+    working = settings["working-size"]
+    return min(working, area_long_side) if working else area_long_side
+
+
+def engine_params(settings: dict, defaults: dict, area_long_side: int) -> dict:
+    """The engine's settings from the dialog's, scaling the engine's own defaults."""
+    iterations = QUALITY[settings["quality"]][1] or settings["iterations"]
+    return {
+        "size": painted_size(settings, area_long_side),
+        "iterations": iterations,
+        "style_weight": defaults["style_weight"] * settings["style-strength"],
+        "content_weight": defaults["content_weight"] * settings["content-keep"],
+        "tv_weight": defaults["tv_weight"] * settings["smoothness"],
+        "preserve_colors": bool(settings["keep-colors"]),
+        "style_scale": settings["stroke-size"],
+        "seed": settings["seed"],
+        "init": "content",
+    }
+
+
+def prepare(image, drawables, config) -> Plan:
+    """Read and check what will be painted; raises ``UserError`` (or ``gimp_io.LayerError``)."""
+    if not drawables:
+        raise UserError("Select one or more layers to repaint")
+    if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
+        raise UserError("Indexed-colour images cannot be repainted: convert the image with Image > Mode > RGB")
+    for drawable in drawables:
+        gimp_io.check_source(drawable)
+    style_layer = config.get_property("style-layer")
+    if style_layer is None or not style_layer.is_valid():
+        raise UserError("Choose a style layer: the picture whose style to paint with")
+    style = gimp_io.read_pixels(style_layer)
+    if gimp_io.is_transparent(style):
+        raise UserError(f"The style layer '{style_layer.get_name()}' is empty (fully transparent)")
+    masked = not Gimp.Selection.is_empty(image)
+    areas = [gimp_io.source_area(image, layer) for layer in drawables]
+    _check_sizes(settings_of(config), drawables, areas, masked, style_layer, style)
+    jobs = [Job(layer, area, gimp_io.read_pixels(layer, area)) for layer, area in zip(drawables, areas)]
+    return Plan(jobs, style, masked, _style_name(style_layer, image))
+
+
+def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
+    """Each job on ``worker``; returns ([(job, pixels)], stopped). ``watch`` hears stages,
+    progress and previews by job index, and says when to stop (``watch.stopping()``): the layer
+    being painted then keeps its best picture so far and the rest are not started."""
+    painted = []
+    for index, job in enumerate(plan.jobs):
+        if watch.stopping():
+            return painted, True
+        params = engine_params(settings, worker.hello["defaults"], max(job.area[2:]))
+        try:
+            result = worker.run_job(
+                params,
+                job.content,
+                [plan.style],
+                on_progress=lambda header, i=index: watch.on_progress(i, header),
+                should_cancel=watch.stopping,
+                on_stage=lambda header, i=index: watch.on_stage(i, header),
+                on_preview=lambda header, pixels, i=index: watch.on_preview(i, header, pixels),
+                preview=watch.preview,
+            )
+        except WorkerError as error:
+            error.message = messages.explain(error.code, error.message, job.layer.get_name())
+            raise
+        if result.pixels is not None:
+            painted.append((job, result.pixels))
+        if result.cancelled:
+            return painted, True
+    return painted, False
+
+
+def insert(image, plan: Plan, painted: list) -> list:
+    """The new layers, one undo step; none is left behind if one fails."""
+    inserted = []
+    image.undo_group_start()
+    try:
+        for job, pixels in painted:
+            name = f"{job.layer.get_name()} in the style of {plan.style_name}"
+            inserted.append(gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked))
+    except Exception:
+        for layer in inserted:
+            image.remove_layer(layer)
+        raise
+    finally:
+        image.undo_group_end()
+    Gimp.displays_flush()
+    return inserted
+
+
+def _check_sizes(settings, drawables, areas, masked, style_layer, style):
+    """Refuse, before the engine starts, what it could not paint: too small a layer, selection
+    or style layer, or a working size that would leave a side too short."""
+    for layer, (_, _, width, height) in zip(drawables, areas):
+        what = f"The selection on layer '{layer.get_name()}'" if masked else f"Layer '{layer.get_name()}'"
+        problem = messages.too_small(what, width, height) or messages.too_small_at(
+            layer.get_name(), width, height, painted_size(settings, max(width, height))
+        )
+        if problem:
+            raise UserError(problem)
+    problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
+    if problem:
+        raise UserError(problem)
+
+
+def _style_name(style_layer, image):
+    """The style layer's name, or its image's name when it comes from another image."""
+    style_image = style_layer.get_image()
+    file = style_image.get_file() or style_image.get_imported_file()
+    if style_image.get_id() != image.get_id() and file is not None:
+        return file.get_basename()
+    return style_layer.get_name()

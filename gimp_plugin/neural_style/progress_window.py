@@ -1,0 +1,104 @@
+"""The run in interactive mode: a window showing the painting as it grows, what the engine is
+doing, the iteration and the time left, with Stop and keep and Cancel.
+
+The painting runs on a thread (``painting.paint`` with this window as its ``watch``); every GTK
+and GIMP call is made on the main thread, which loops on the window's ``run``. GIMP's own
+progress bar keeps moving too (``status_bar.StatusBar``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from gi.repository import GimpUi, Gtk
+from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of
+from status_bar import StatusBar, progress_text
+
+from core import protocol
+
+PREVIEW_SIDE = 320  # px, the picture's long side in the window
+PREVIEW_SECONDS = 2.0  # at most one preview this often
+STOP, DONE = 1, 2  # the window's own responses
+
+
+class ProgressWindow:
+    def __init__(self, layer_names: list, device: str):
+        self.names = layer_names
+        self.status = StatusBar(layer_names, device)
+        self.preview = protocol.preview_request(PREVIEW_SIDE, PREVIEW_SECONDS)
+        self.cancelled = False
+        self._stop = threading.Event()
+        self.dialog = GimpUi.Dialog(title="Neural Style Transfer: painting", role="neural-style-progress")
+        self.dialog.add_button("_Stop and keep", STOP)
+        self.dialog.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+        self.dialog.set_response_sensitive(STOP, False)  # until there is a picture to keep
+        box = self.dialog.get_content_area()
+        box.set_spacing(6)
+        box.set_border_width(12)
+        self.layer = Gtk.Label(label=f"Painting '{layer_names[0]}'", xalign=0)
+        frame, self.picture = picture_frame(PREVIEW_SIDE)
+        self.stage = Gtk.Label(label="Starting the engine", xalign=0)
+        self.bar = Gtk.ProgressBar(show_text=True)
+        self.device = Gtk.Label(label=f"Computes on: {device}" if device else "", xalign=0)
+        for widget in (self.layer, frame, self.stage, self.bar, self.device):
+            box.pack_start(widget, False, False, 0)
+        self.dialog.show_all()
+
+    def run(self, work):
+        """``work(self)`` on a thread while the window answers; what it returns, or raises.
+        ``cancelled`` then says whether the artist pressed Cancel (or closed the window)."""
+        outcome = {}
+
+        def finished(value, error):
+            outcome.update(value=value, error=error)
+            self.dialog.response(DONE)
+
+        in_background(lambda: work(self), finished)
+        while (response := self.dialog.run()) != DONE:
+            self._stop.set()
+            self.dialog.set_response_sensitive(STOP, False)
+            if response == STOP:
+                self.stage.set_text("Stopping: keeping the picture so far")
+            else:
+                self.cancelled = True
+                self.dialog.set_response_sensitive(Gtk.ResponseType.CANCEL, False)
+                self.stage.set_text("Cancelling")
+        self.dialog.destroy()
+        if outcome["error"] is not None:
+            raise outcome["error"]
+        return outcome["value"]
+
+    # The watch: called on the painting thread.
+
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def started(self, device: str):
+        on_main_thread(self.device.set_text)(f"Computes on: {device}")
+
+    def on_stage(self, index, header):
+        on_main_thread(self._show_stage)(index, header)
+
+    def on_progress(self, index, header):
+        on_main_thread(self._show_progress)(index, header)
+
+    def on_preview(self, index, header, pixels):
+        on_main_thread(self._show_preview)(index, header, pixels)
+
+    # On the main thread.
+
+    def _show_stage(self, index, header):
+        if not self._stop.is_set():
+            self.stage.set_text(header["text"][:1].upper() + header["text"][1:])
+        self.status.on_stage(index, header)
+
+    def _show_progress(self, index, header):
+        self.bar.set_fraction((index + header["iteration"] / max(1, header["total"])) / len(self.names))
+        self.bar.set_text(progress_text(self.names, index, header))
+        self.status.on_progress(index, header)
+
+    def _show_preview(self, index, header, pixels):
+        self.picture.set_from_pixbuf(pixbuf_of(pixels, PREVIEW_SIDE))
+        self.layer.set_text(f"Painting '{self.names[index]}' ({index + 1}/{len(self.names)})")
+        if not self._stop.is_set():
+            self.dialog.set_response_sensitive(STOP, True)
