@@ -19,6 +19,10 @@ MODES = {
     "precisions": (["--precisions", "--side", "48", "--iterations", "2"], {"precisions"}),
     "gpu": (["--gpu", "--side", "48", "--iterations", "2"], {"gpu"}),
     "startup": (["--startup", "--side", "48"], {"startup"}),
+    "live": (
+        ["--live", "--side", "64", "--full-size", "96x72", "--memory-budget", "4", "--silence-seconds", "30"],
+        {"live"},
+    ),
     "full-resolution": (["--full-resolution", "--full-size", "64x48", "--memory-budget", "4"], {"full_resolution"}),
 }
 

@@ -14,7 +14,9 @@ By default:
 ``--precisions`` (float32 against bfloat16 here), ``--gpu`` (the GPU figures), ``--pastiche`` (end to
 end against pastiche, where it is installed), ``--startup`` (a job's start-up step by step);
 ``--backend`` picks the Keras backend; ``--full-resolution`` the peak memory of a 4000x3000 job
-(``--full-size``). ``--random-weights`` tries any mode out without the real weights.
+(``--full-size``); ``--live`` what an artist waits for in GIMP (``core.bench.live``: OK to the
+first preview at ``--side``, the dialog's Preview, what previews cost, the longest silence of a
+``--full-size`` job within ``--memory-budget``). ``--random-weights`` tries any mode out without the real weights.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import sys
 import time
 
-from core.bench import backends, memory, plumbing, speed
+from core.bench import backends, live, memory, plumbing, speed
 from core.bench.common import machine, parse_size
 from core.keras_setup import import_keras
 from core.params import BACKENDS
@@ -50,7 +52,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", action="store_true", help="the GPU figures (per evaluation, --iterations at --side)")
     p.add_argument("--pastiche", action="store_true", help="end to end against pastiche (needs it installed)")
     p.add_argument("--startup", action="store_true", help="where a job's start-up goes, step by step")
-    p.add_argument("--side", type=int, default=512, help="square side of --precisions, --gpu, --pastiche, --startup")
+    p.add_argument(
+        "--side",
+        type=int,
+        default=512,
+        help="square side of --precisions, --gpu, --pastiche, --startup; long side of --live",
+    )
     p.add_argument(
         "--iterations", type=int, help="iterations of --precisions (default 100), --gpu and --pastiche (default 500)"
     )
@@ -66,6 +73,10 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="GB (default: the engine's, three quarters of this machine's memory)",
+    )
+    p.add_argument("--live", action="store_true", help="previews and silences through a real worker (--side)")
+    p.add_argument(
+        "--silence-seconds", type=float, default=360.0, help="--live cancels its --full-size job after this long"
     )
     p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
     p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
@@ -84,6 +95,11 @@ def main(argv=None) -> int:
         print(json.dumps(backends.startup_steps_here(weights, (args.side, args.side), import_seconds)))
     elif args.memory_job:
         print(json.dumps(memory.memory_job_here(weights, parse_size(args.memory_job), args.memory_budget)))
+    elif args.live:
+        budget = args.memory_budget or 8.0
+        full = parse_size(args.full_size)
+        report = live.live_figures(weights, args.side, full, budget, args.silence_seconds)
+        print(json.dumps({"machine": machine(), "live": report}, indent=2))
     elif args.full_resolution:
         report = memory.peak_memory(weights, [args.full_size], args.memory_budget)[0]
         print(json.dumps({"machine": machine(), "full_resolution": report}, indent=2))
