@@ -110,21 +110,26 @@ class Session:
         return len(self.starts.read_text().split()) if self.starts.exists() else 0
 
 
+def changed(a, b):
+    """Where two screenshots differ clearly (over the part both cover, should a window have
+    changed its size)."""
+    height, width = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return np.abs(a[:height, :width] - b[:height, :width]).sum(axis=2) > 30
+
+
 def changed_pixels(a, b, box=None) -> int:
     """How many pixels differ clearly between two screenshots (in ``box``: top, bottom, left, right)."""
     if a is None or b is None:
         return 0
-    if a.shape != b.shape:
-        return a.size
-    changed = np.abs(a - b).sum(axis=2) > 30
+    where = changed(a, b)
     if box is not None:
-        changed = changed[box[0] : box[1], box[2] : box[3]]
-    return int(changed.sum())
+        where = where[box[0] : box[1], box[2] : box[3]]
+    return int(where.sum())
 
 
 def picture_box(before, after) -> tuple:
     """Where a picture appeared: the bounds of the pixels that changed (top, bottom, left, right)."""
-    rows, columns = np.nonzero(np.abs(before - after).sum(axis=2) > 30)
+    rows, columns = np.nonzero(changed(before, after))
     return rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
 
 

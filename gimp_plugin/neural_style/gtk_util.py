@@ -9,6 +9,7 @@ import gi
 
 gi.require_version("Gtk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
+gi.require_version("Pango", "1.0")
 from gi.repository import GdkPixbuf, GLib, Gtk  # noqa: E402
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from gi.repository import GimpUi, Gtk
+from gi.repository import GimpUi, Gtk, Pango
 from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of
 from status_bar import StatusBar, progress_text
 
@@ -40,8 +40,12 @@ class ProgressWindow:
         self.stage = Gtk.Label(label="Starting the engine", xalign=0)
         self.bar = Gtk.ProgressBar(show_text=True)
         self.device = Gtk.Label(label=f"Computes on: {device}" if device else "", xalign=0)
+        for label in (self.layer, self.stage, self.device):
+            label.set_ellipsize(Pango.EllipsizeMode.END)
+        self.bar.set_ellipsize(Pango.EllipsizeMode.END)
         for widget in (self.layer, frame, self.stage, self.bar, self.device):
             box.pack_start(widget, False, False, 0)
+        self.dialog.set_resizable(False)  # as wide as the picture, whatever the texts say
         self.dialog.show_all()
 
     def run(self, work):
