@@ -28,16 +28,36 @@ class ImageError(ValueError):
 
 
 def load_image(path: str) -> np.ndarray:
-    """Read any Pillow-readable file as uint8 RGBA."""
+    """Read any Pillow-readable file as uint8 RGBA; 16-bit and 32-bit greys are scaled to 8 bits,
+    not clipped (Pillow's own conversion would clip them, turning most pictures white)."""
     if not os.path.exists(path):
         raise ImageError(f"{path}: no such file")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes)")
     try:
         with Image.open(path) as image:
             image.load()
-            rgba = image.convert("RGBA")
+            mode = image.mode
+            deep = mode.startswith("I;16") or mode in ("I", "F")
+            values = np.asarray(image, dtype=np.float64) if deep else np.asarray(image.convert("RGBA"), np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{path}: not a readable image ({error.__class__.__name__})") from None
-    return np.asarray(rgba, dtype=np.uint8).copy()
+    return _deep_grey_as_rgba(values, mode, path) if deep else values.copy()
+
+
+def _deep_grey_as_rgba(values, mode, path) -> np.ndarray:
+    """A 16-bit, 32-bit integer or 32-bit float grey picture as uint8 RGBA. White is 65535 for
+    16 bits; for 32-bit pictures, whose range the file does not say, it is the smallest of 1 (float
+    only), 255 and 65535 that holds every value."""
+    if not np.isfinite(values).all() or (values.size and values.min() < 0):
+        raise ImageError(f"{path}: a {mode} picture with negative or undefined values; save it as 8 or 16 bits")
+    high = float(values.max()) if values.size else 0.0
+    scales = (65535.0,) if mode.startswith("I;16") else ((1.0,) if mode == "F" else ()) + (255.0, 65535.0)
+    white = next((scale for scale in scales if high <= scale), None)
+    if white is None:
+        raise ImageError(f"{path}: a 32-bit picture with values up to {high:.0f}; save it as 8 or 16 bits")
+    grey = np.clip(np.rint(values * (255.0 / white)), 0, 255).astype(np.uint8)
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
 def check_writable(path: str) -> None:

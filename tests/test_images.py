@@ -69,6 +69,98 @@ def test_load_errors_are_one_line(tmp_path):
     text.write_text("not an image")
     with pytest.raises(images.ImageError, match="not a readable image"):
         images.load_image(str(text))
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(images.ImageError, match=r"empty.png: the file is empty \(0 bytes\)$"):
+        images.load_image(str(empty))
+
+
+def _png_16_bit_rgb(path, rgb16):
+    """A 16-bit-per-channel RGB PNG (Pillow writes none), chunk by chunk as the PNG standard says."""
+    import struct
+    import zlib
+
+    height, width, _ = rgb16.shape
+    raw = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in rgb16)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+GREY = (np.arange(48 * 64).reshape(48, 64) * 7 % 256).astype(np.uint8)  # every grey level, shuffled
+RGB = np.dstack([GREY, np.roll(GREY, 5, axis=1), 255 - GREY])
+
+
+def _deep_greys():
+    from PIL import Image
+
+    return {
+        "I;16 PNG": (Image.fromarray(GREY.astype(np.uint16) * 257), "png"),
+        "I;16 TIFF": (Image.fromarray(GREY.astype(np.uint16) * 257), "tif"),
+        "I (32-bit integer, 16-bit range) TIFF": (Image.fromarray(GREY.astype(np.int32) * 257, "I"), "tif"),
+        "I (32-bit integer, 8-bit range) TIFF": (Image.fromarray(GREY.astype(np.int32), "I"), "tif"),
+        "F (float, 0 to 1) TIFF": (Image.fromarray(GREY.astype(np.float32) / 255, "F"), "tif"),
+        "F (float, 0 to 255) TIFF": (Image.fromarray(GREY.astype(np.float32), "F"), "tif"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_deep_greys()))
+def test_deep_greys_load_as_their_8_bit_version(tmp_path, kind):
+    picture, extension = _deep_greys()[kind]
+    path = tmp_path / f"picture.{extension}"
+    picture.save(path)
+    loaded = images.load_image(str(path))
+    expected = np.dstack([GREY, GREY, GREY, np.full_like(GREY, 255)])
+    assert np.abs(loaded.astype(int) - expected).max() <= 1, kind
+
+
+def test_every_other_mode_loads_as_its_8_bit_rgb_version(tmp_path):
+    from PIL import Image
+
+    rgb = Image.fromarray(RGB)
+    opaque = np.dstack([RGB, np.full_like(GREY, 255)])
+    grey = np.dstack([GREY, GREY, GREY, np.full_like(GREY, 255)])
+    alpha = np.where(GREY > 128, 255, 0).astype(np.uint8)
+    palette = rgb.quantize(64)
+    cases = {
+        "16-bit RGB PNG": (None, np.dstack([RGB, np.full_like(GREY, 255)]), 1),
+        "L": (Image.fromarray(GREY), grey, 0),
+        "LA": (Image.fromarray(np.dstack([GREY, alpha]), "LA"), np.dstack([GREY, GREY, GREY, alpha]), 0),
+        "1": (
+            Image.fromarray(GREY > 128),
+            np.dstack([np.where(GREY > 128, 255, 0)] * 3 + [np.full_like(GREY, 255)]),
+            0,
+        ),
+        "P with transparency": (palette, np.asarray(palette.convert("RGBA")), 0),
+        "CMYK": (rgb.convert("CMYK"), opaque, 2),
+        "RGBA": (Image.fromarray(np.dstack([RGB, alpha])), np.dstack([RGB, alpha]), 0),
+    }
+    palette.info["transparency"] = 0
+    cases["P with transparency"] = (palette, np.asarray(palette.convert("RGBA")), 0)
+    for kind, (picture, expected, tolerance) in cases.items():
+        path = tmp_path / f"{kind.replace(' ', '_')}.{'tif' if kind == 'CMYK' else 'png'}"
+        if picture is None:
+            _png_16_bit_rgb(path, RGB.astype(np.uint16) * 257)
+        else:
+            picture.save(path)
+        loaded = images.load_image(str(path))
+        assert loaded.shape == expected.shape and np.abs(loaded.astype(int) - expected).max() <= tolerance, kind
+
+
+def test_a_32_bit_picture_beyond_16_bits_is_refused_in_one_line(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "wide.tif"
+    Image.fromarray(GREY.astype(np.int32) * 100000, "I").save(path)
+    with pytest.raises(
+        images.ImageError, match=r"wide.tif: a 32-bit picture with values up to \d+; save it as 8 or 16 bits$"
+    ):
+        images.load_image(str(path))
 
 
 def test_check_writable(tmp_path):
