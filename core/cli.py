@@ -7,6 +7,7 @@ best image so far.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -131,6 +132,12 @@ def params_from_args(args) -> StyleParams:
     return StyleParams.tutorial(**given) if args.tutorial_loss else StyleParams.from_dict(given)
 
 
+def in_flag_words(message: str) -> str:
+    """A setting's error as the command line's flag names it: "content_weight must be ..." ->
+    "--content-weight must be ..."."""
+    return re.sub(r"^([a-z]+(?:_[a-z]+)*)(?= must| has)", lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.seed_compatible:
@@ -147,9 +154,15 @@ def main(argv=None) -> int:
         images.check_inputs(content, styles, params)
         result = _stylise(content, styles, params, args)
         images.save_image(result.pixels, args.output)
-    except (ParamError, images.ImageError, WeightsError) as error:
+    except ParamError as error:
+        print(f"python -m core: error: {in_flag_words(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (images.ImageError, WeightsError) as error:
         print(f"python -m core: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # Ctrl-C before the run could stop gracefully (while Keras loads)
+        print("python -m core: interrupted while starting; nothing was written", file=sys.stderr)
+        return 130
     if result.cancelled:
         print(f"stopped early; saved the best image so far to {args.output}", file=sys.stderr)
         return 130

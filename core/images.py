@@ -68,8 +68,14 @@ def check_writable(path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ImageError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise ImageError(f"{path}: cannot write there (permission denied)")
+    existed = os.path.exists(path)
+    try:  # by trying: permissions alone do not tell (a read-only disk, /proc, a full quota)
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise ImageError(f"{path}: cannot write there ({error.strerror})") from None
+    if not existed:
+        os.remove(path)
 
 
 def save_image(pixels: np.ndarray, path: str) -> None:

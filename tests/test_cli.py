@@ -1,8 +1,10 @@
 """The command line as a person runs it: a real subprocess, exit codes and one-line errors."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ def small_images(tmp_path_factory):
     for name, size in (("content", (48, 64)), ("style", (40, 40)), ("tiny", (8, 8))):
         paths[name] = str(folder / f"{name}.png")
         Image.fromarray(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)).save(paths[name])
+    paths["empty"] = str(folder / "empty.png")
+    Path(paths["empty"]).write_bytes(b"")
     paths["text"] = str(folder / "notes.jpg")
     Path(paths["text"]).write_text("hello")
     return paths
@@ -53,6 +57,9 @@ def assert_one_line_error(result, *fragments):
         "out-of-range",
         "bad-layer",
         "blend-count",
+        "negative-weight",
+        "unwritable-output",
+        "empty-file",
         "missing-weights",
     ],
 )
@@ -64,9 +71,12 @@ def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
         "tiny": ([c, small_images["tiny"], "-o", out, "--weights", c], ["style image is 8x8"]),
         "bad-output": ([c, s, "-o", str(tmp_path / "no" / "out.png")], ["does not exist"]),
         "bad-number": ([c, s, "-o", out, "--size", "big"], ["invalid int value"]),
-        "out-of-range": ([c, s, "-o", out, "--iterations", "0"], ["iterations must be between"]),
+        "out-of-range": ([c, s, "-o", out, "--iterations", "0"], ["--iterations must be between"]),
+        "negative-weight": ([c, s, "-o", out, "--content-weight", "-1"], ["error: --content-weight must be between"]),
+        "unwritable-output": ([c, s, "-o", "/proc/out.png"], ["/proc/out.png: cannot write there"]),
+        "empty-file": ([small_images["empty"], s, "-o", out], ["the file is empty (0 bytes)"]),
         "bad-layer": ([c, s, "-o", out, "--style-layers", "block1_conv9"], ["not a VGG19 convolution"]),
-        "blend-count": ([c, s, "-o", out, "--style-blend", "1,2"], ["2 weights for 1 style images"]),
+        "blend-count": ([c, s, "-o", out, "--style-blend", "1,2"], ["--style-blend has 2 weights for 1 style images"]),
         "missing-weights": ([c, s, "-o", out, "--weights", str(tmp_path / "w.h5")], ["does not exist"]),
     }[case]
     assert_one_line_error(run_cli(*args), *expected)
@@ -103,3 +113,20 @@ def test_real_run_writes_the_picture(real_weights, tmp_path):
     assert "wrote" in result.stderr and "5/5" in result.stderr  # the progress bar reached the end
     with Image.open(out) as image:
         assert image.size == (96, 72)
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path):
+    """During the first seconds Keras and TensorFlow are still being imported: no traceback."""
+    out = tmp_path / "out.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", small_images["content"], small_images["style"], "-o", str(out)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # inside the imports, long before the first iteration
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["python -m core: interrupted while starting; nothing was written"]
+    assert not out.exists()

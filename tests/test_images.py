@@ -165,6 +165,13 @@ def test_a_32_bit_picture_beyond_16_bits_is_refused_in_one_line(tmp_path):
 
 def test_check_writable(tmp_path):
     images.check_writable(str(tmp_path / "out.png"))
+    assert not (tmp_path / "out.png").exists()  # tried, and nothing left behind
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"an earlier result")
+    images.check_writable(str(kept))
+    assert kept.read_bytes() == b"an earlier result"
+    with pytest.raises(images.ImageError, match=r"/proc/out.png: cannot write there \("):
+        images.check_writable("/proc/out.png")  # permissions say yes to root; writing says no
     with pytest.raises(images.ImageError, match="unknown image type"):
         images.check_writable(str(tmp_path / "out.xyz"))
     with pytest.raises(images.ImageError, match="does not exist"):
@@ -172,7 +179,7 @@ def test_check_writable(tmp_path):
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(images.ImageError, match="permission denied"):
+        with pytest.raises(images.ImageError, match="(?i)permission denied"):
             images.check_writable(str(locked / "out.png"))
 
 
