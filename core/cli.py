@@ -151,6 +151,8 @@ def main(argv=None) -> int:
         images.check_writable(args.output)
         content = images.load_image(args.content)
         styles = [images.load_image(path) for path in args.styles]
+        for note in filter(None, map(images.animation_note, [args.content, *args.styles])):
+            print(f"python -m core: {note}", file=sys.stderr)
         images.check_inputs(content, styles, params)
         result = _stylise(content, styles, params, args)
         images.save_image(result.pixels, args.output)

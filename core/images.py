@@ -45,6 +45,16 @@ def load_image(path: str) -> np.ndarray:
     return _deep_grey_as_rgba(values, mode, path) if deep else values.copy()
 
 
+def animation_note(path: str) -> str | None:
+    """A line saying that ``path`` is an animation of which only the first frame is used, or None."""
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return f"{path} is an animation of {frames} frames; using its first" if frames > 1 else None
+
+
 def _deep_grey_as_rgba(values, mode, path) -> np.ndarray:
     """A 16-bit, 32-bit integer or 32-bit float grey picture as uint8 RGBA. White is 65535 for
     16 bits; for 32-bit pictures, whose range the file does not say, it is the smallest of 1 (float

@@ -130,3 +130,14 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path):
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines() == ["python -m core: interrupted while starting; nothing was written"]
     assert not out.exists()
+
+
+def test_an_animated_picture_is_said_to_give_its_first_frame(small_images, tmp_path):
+    frames = [Image.open(small_images["content"]).convert("P"), Image.open(small_images["style"]).convert("P")]
+    animation = tmp_path / "moving.gif"
+    frames[0].save(animation, save_all=True, append_images=frames[1:])
+    missing = str(tmp_path / "no-weights.h5")  # stops the run right after the pictures are read
+    result = run_cli(str(animation), small_images["style"], "-o", str(tmp_path / "out.png"), "--weights", missing)
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"python -m core: {animation} is an animation of 2 frames; using its first", result.stderr
+    assert result.returncode == 2 and "does not exist" in lines[-1]
