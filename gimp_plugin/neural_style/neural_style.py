@@ -199,6 +199,9 @@ class NeuralStyle(Gimp.PlugIn):
                 procedure,
                 messages.with_log(f"Neural Style failed unexpectedly ({type(error).__name__}: {error}).", log_file),
             )
+        finally:
+            if worker is not None:  # the Preview's, when the run failed before taking it over
+                worker.close()
         plugin_log.log.info("done")
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
