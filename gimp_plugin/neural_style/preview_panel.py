@@ -91,8 +91,9 @@ class PreviewPanel:
             self.button.set_sensitive(True)
             if isinstance(error, WorkerError):
                 self.label.set_text(messages.explain(error.code, error.user_text()))
-                self.worker.close()  # a worker that failed is not trusted with the next Preview
-                self.worker = None
+                if self.worker is not None:  # a worker that failed is not trusted with the next Preview
+                    self.worker.close()
+                    self.worker = None
             elif error is not None:
                 self.label.set_text(f"The preview failed ({type(error).__name__}: {error})")
             elif outcome[0]:
