@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 
+from core import installed
 from core.params import BACKENDS
 
 
@@ -37,8 +38,11 @@ def import_keras(backend: str | None = None):
     if backend:
         os.environ["KERAS_BACKEND"] = backend
     elif not os.environ.get("KERAS_BACKEND"):
-        installed = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
-        os.environ["KERAS_BACKEND"] = installed[0] if installed else "tensorflow"
+        present = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+        os.environ["KERAS_BACKEND"] = present[0] if present else "tensorflow"
+    keras_home = installed.keras_home()
+    if keras_home:  # keras.json inside the data folder, not in the user's home
+        os.environ.setdefault("KERAS_HOME", keras_home)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later notices
     with _stderr_silenced():
         import keras  # noqa: F401

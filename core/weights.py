@@ -1,7 +1,8 @@
 """Where the VGG19 weights come from: an explicit file, or Keras' official download, hash-checked.
 
 Order of precedence: the ``path`` argument, then the ``NEURAL_STYLE_WEIGHTS`` environment
-variable, then the Keras cache (downloading into it when missing). Every failure is a
+variable, then the weights the installer installed beside this engine (``core.installed``), then
+the Keras cache (downloading into it when missing). Every failure is a
 ``WeightsError`` whose text says what to do.
 """
 
@@ -64,8 +65,11 @@ def download_weights(origin: str = WEIGHTS_ORIGIN, file_hash: str = WEIGHTS_MD5,
 
 
 def resolve_weights(path: str | None = None, download: bool = True) -> str:
-    """The weights file to use: the one named, else the cached one, fetched if ``download``."""
-    explicit = explicit_weights_path(path)
+    """The weights file to use: the one named, else the installed one, else the cached one,
+    fetched if ``download``."""
+    from core import installed
+
+    explicit = explicit_weights_path(path) or installed.weights_path()
     if explicit:
         return explicit
     if download:

@@ -107,3 +107,12 @@ def remove_others(data: str, keep: str) -> None:
         if os.path.join(envs, name) != keep:
             shutil.rmtree(os.path.join(envs, name), ignore_errors=True)
     shutil.rmtree(os.path.join(data, "venv"), ignore_errors=True)
+
+
+def add_engine_path(env: str, engine: str, log) -> None:
+    """Make the engine importable by the environment's Python from any folder (``python -m core``
+    for the command line), with a ``.pth`` file in its packages folder."""
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    packages = log.run([env_python(env), "-c", code], "Finding the environment's packages folder").strip()
+    with open(os.path.join(packages, "neural_style_engine.pth"), "w", encoding="utf-8") as f:
+        f.write(engine + "\n")

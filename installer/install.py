@@ -8,6 +8,7 @@ Layout of the data folder::
     engine/              a copy of core/ without its benchmark (the worker runs as
                          ``python -m core.worker`` from here)
     weights/             the VGG19 weights
+    keras/               Keras' own settings (keras.json), kept here rather than in ~/.keras
     logs/                the plug-in's and the worker's logs (rotating), for when a run fails
     install.log          what the package installer and the self-check printed last time
     installed.json       what is installed, for --check and --uninstall (written last)
@@ -53,7 +54,9 @@ def install(data: str, folders: list, weights_source: str | None, choice: matrix
     if not ready:
         environment.check_free_space(data, choice)
     os.makedirs(data, exist_ok=True)
-    log = StepLog(os.path.join(data, LOG))
+    keras_home = os.path.join(data, "keras")
+    first_keras_home = not os.path.exists(keras_home)
+    log = StepLog(os.path.join(data, LOG), keras_home)
     new_env = engine = weights = None
     try:
         if not ready:
@@ -73,10 +76,13 @@ def install(data: str, folders: list, weights_source: str | None, choice: matrix
         for folder in ("envs", "weights"):  # made by this run, on a first install
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(data, folder))
+        if first_keras_home:
+            shutil.rmtree(keras_home, ignore_errors=True)
         raise
     # From here on the new installation replaces the old one.
     weights = _commit_weights(weights)
     engine = _commit_engine(data, engine)
+    environment.add_engine_path(env, engine, log)
     written = []
     logs = log_folder(data)
     for folder in folders:

@@ -33,7 +33,8 @@ def check(data: str, folders: list) -> tuple:
     label = matrix.VARIANTS.get(marker.get("variant", ""), matrix.VARIANTS["tensorflow"]).label
     summary = (
         f"engine {marker.get('version')}: {label} for Python {marker.get('python', '?')}, computing "
-        f"on {marker.get('device', '?')}, in {marker.get('env', data)}; logs in {log_folder(data)}"
+        f"on {marker.get('device', '?')}, in {marker.get('env', data)} (the command line: "
+        f"{env_python(marker.get('env', ''))} -m core); logs in {log_folder(data)}"
     )
     problems = []
     if marker.get("version") != engine_version():

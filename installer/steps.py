@@ -14,15 +14,19 @@ class InstallError(Exception):
 class StepLog:
     """Runs a step's command with its output kept in the install log; a failure becomes one line."""
 
-    def __init__(self, path):
+    def __init__(self, path, keras_home=None):
+        """``keras_home``: where the engine's steps let Keras keep its own files (keras.json)."""
         self.path = path
+        self.keras_home = keras_home
         with open(path, "w", encoding="utf-8"):
             pass
 
     def run(self, command, what, backend=None):
         """The command's output; on failure an ``InstallError`` naming ``what`` (or, with
         ``what=None``, the output itself for the caller to explain)."""
-        env = dict(os.environ, KERAS_BACKEND=backend) if backend else None
+        env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
+        if self.keras_home:
+            env["KERAS_HOME"] = self.keras_home
         try:
             completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         except OSError as error:

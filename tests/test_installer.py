@@ -144,7 +144,15 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert settings["worker_command"][-2:] == ["--log-file", os.path.join(data, "logs", "worker.log")]
     assert "Filters > Artistic > Neural Style Transfer" in output
     assert marker(data)["variant"] == "tensorflow"
-    assert sorted(os.listdir(data)) == ["engine", "envs", "install.log", install.MARKER, "self-check.png", "weights"]
+    expected = ["engine", "envs", "install.log", install.MARKER, "keras", "self-check.png", "weights"]
+    assert sorted(os.listdir(data)) == expected
+    assert os.path.isfile(os.path.join(data, "keras", "keras.json"))  # Keras' own file, not in ~/.keras
+    # The command line, run with the engine's environment from any folder, finds the installed weights.
+    environ = {k: v for k, v in os.environ.items() if k not in ("NEURAL_STYLE_WEIGHTS", "KERAS_HOME")}
+    samples = [os.path.join(ROOT, "samples", name) for name in ("tubingen.jpg", "starry_night.jpg")]
+    command = [settings["worker_command"][0], "-m", "core", *samples, "-o", "cli.png", "--size", "48"]
+    cli = subprocess.run([*command, "--iterations", "2"], cwd=tmp_path, capture_output=True, text=True, env=environ)
+    assert cli.returncode == 0 and (tmp_path / "cli.png").is_file(), cli.stderr[-2000:]
     assert os.path.isdir(os.path.join(data, "engine", "core", "backends"))
     assert not os.path.exists(os.path.join(data, "engine", "core", "bench"))  # the benchmark stays home
 
@@ -152,6 +160,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
     assert f"Installed: engine {__version__}: TensorFlow for Python" in healthy.stdout
     assert f"logs in {os.path.join(data, 'logs')}" in healthy.stdout
+    assert f"(the command line: {settings['worker_command'][0]} -m core)" in healthy.stdout
     os.chmod(entry, 0o644)
     broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
