@@ -143,11 +143,18 @@ def _stage_weights(python, data, engine, source, backend, log, echo) -> str:
     if source is None:
         echo("Downloading the VGG19 weights (80 MB, checked against their published hash)...")
         code = "import sys; from core.weights import download_weights; print(download_weights(cache_dir=sys.argv[1]))"
-        return (
-            _engine_call(python, engine, code, [folder], "Downloading the weights", backend, log)
-            .strip()
-            .splitlines()[-1]
-        )
+        cache = os.path.join(folder, "models")  # where Keras' download puts the file
+        cache_was_there = os.path.exists(cache)
+        try:
+            output = _engine_call(python, engine, code, [folder], "Downloading the weights", backend, log)
+        except InstallError:  # the engine's advice names its own options; these are the installer's
+            if not cache_was_there:
+                shutil.rmtree(cache, ignore_errors=True)
+            raise InstallError(
+                "could not download the VGG19 weights: check the internet connection, or give the "
+                f"weights file with --weights FILE (details in {log.path})"
+            ) from None
+        return output.strip().splitlines()[-1]
     source = os.path.abspath(os.path.expanduser(source))
     if source.endswith(".npz"):
         echo("Expanding the compact VGG19 weights...")

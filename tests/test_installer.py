@@ -178,8 +178,9 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
 
 
 def test_a_failed_reinstall_leaves_the_working_install_as_it_was(tmp_path, compact_weights):
-    """A damaged weights file, then no network for a new backend's packages: each fails in one
-    line, and the installation in place still works, with nothing new left beside it."""
+    """A damaged weights file, no network for a new backend's packages, no network for the
+    weights: each fails in one line (the installer's own advice), and the installation in place
+    still works, with nothing new left beside it."""
     if os.geteuid() != 0:
         skip_or_fail("needs root to take the network away (unshare --net)")
     data, plugins, _ = install_into(tmp_path, compact_weights)
@@ -206,13 +207,18 @@ def test_a_failed_reinstall_leaves_the_working_install_as_it_was(tmp_path, compa
         env=offline_environment(),
         prefix=("unshare", "--net"),
     )
-    assert damaged.returncode == 1 and offline.returncode == 1
+    no_weights = installer("--data-dir", data, "--plugin-dir", plugins, prefix=("unshare", "--net"))
+    assert damaged.returncode == 1 and offline.returncode == 1 and no_weights.returncode == 1
+    assert no_weights.stderr.startswith(
+        "Installation failed: could not download the VGG19 weights: check the internet connection, "
+        "or give the weights file with --weights FILE"
+    )
     assert damaged.stderr.startswith("Installation failed: Expanding the weights failed")
     assert "not a compact VGG19 weights file" in damaged.stderr
     assert offline.stderr.startswith(
         "Installation failed: could not download the engine's packages: check the internet connection"
     )
-    for result in (damaged, offline):
+    for result in (damaged, offline, no_weights):
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stdout + result.stderr
     assert state() == before
     healthy = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
