@@ -161,6 +161,8 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert f"Installed: engine {__version__}: TensorFlow for Python" in healthy.stdout
     assert f"logs in {os.path.join(data, 'logs')}" in healthy.stdout
     assert f"(the command line: {settings['worker_command'][0]} -m core)" in healthy.stdout
+    remembered = installer("--check", "--data-dir", data)  # the plug-in folder comes from the marker
+    assert remembered.returncode == 0 and "installed and works" in remembered.stdout, remembered.stdout
     os.chmod(entry, 0o644)
     broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
