@@ -115,6 +115,34 @@ def test_real_run_writes_the_picture(real_weights, tmp_path):
         assert image.size == (96, 72)
 
 
+def test_a_16_bit_grey_picture_is_painted_not_whitened(real_weights, tmp_path):
+    """Pillow's own conversion clips 16-bit values to white; the painting must keep the picture."""
+    with Image.open(os.path.join(SAMPLES, "tubingen.jpg")) as photo:
+        grey = np.asarray(photo.convert("L").resize((96, 72)), np.uint16) * 257
+    content, out = tmp_path / "grey16.png", tmp_path / "result.png"
+    Image.fromarray(grey).save(content)
+    before = content.read_bytes()
+    result = run_cli(
+        str(content),
+        os.path.join(SAMPLES, "starry_night.jpg"),
+        "-o",
+        str(out),
+        "--size",
+        "96",
+        "--iterations",
+        "3",
+        "--pyramid-levels",
+        "1",
+        "--weights",
+        real_weights,
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        painted = np.asarray(image.convert("L"))
+    assert (painted > 250).mean() < 0.2 and painted.std() > 20  # was 99.6 % white
+    assert content.read_bytes() == before
+
+
 def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path):
     """During the first seconds Keras and TensorFlow are still being imported: no traceback."""
     out = tmp_path / "out.png"
