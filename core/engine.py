@@ -89,8 +89,7 @@ class StyleTransfer:
                 )
             else:
                 x = images.resize(x, size.shape)
-            where = f"size {level + 1} of {len(job.sizes)} ({size.shape[1]}x{size.shape[0]})"
-            run.stage(TARGETS, f"{where}: the content and style targets", level)
+            run.size_stage(TARGETS, level, "the content and style targets")
             try:
                 level_objective = objective.build(
                     self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile
@@ -98,7 +97,7 @@ class StyleTransfer:
             except _Stop:  # while computing this size's targets: the image so far is the result
                 stopped = True
                 break
-            run.stage(PAINTING, f"{where}: painting", level)
+            run.size_stage(PAINTING, level, "painting")
             x, stopped = run.optimise(level, x, level_objective)
             if stopped:
                 break
@@ -128,7 +127,7 @@ class _Run:
         self.on_evaluation = on_evaluation
         self.on_stage = on_stage
         self.previews = None  # a PreviewSender when the job asked for previews
-        self.level_stage = None
+        self.level, self.where = 0, ""  # the size being computed, for its tiles' stages
         self.last_tile_stage = 0.0
         self.total = sum(self.iterations_at(level) for level in range(len(self.shapes)))
         self.iteration = 0
@@ -154,10 +153,15 @@ class _Run:
                 self.previews.maybe(lambda: x, self.iteration, level, level_ended=True)
         return x, stopped
 
-    def stage(self, name, text, level):
-        self.level_stage = Stage(name, text, level + 1, len(self.shapes))
+    def stage(self, name, text, level, tile=None, tiles=None):
         if self.on_stage is not None:
-            self.on_stage(self.level_stage)
+            self.on_stage(Stage(name, text, level + 1, len(self.shapes), tile, tiles))
+
+    def size_stage(self, name, level, doing):
+        """A stage of one size of the pyramid: "size 1 of 2 (256x192): painting"."""
+        height, width = self.shapes[level]
+        self.level, self.where = level, f"size {level + 1} of {len(self.shapes)} ({width}x{height})"
+        self.stage(name, f"{self.where}: {doing}", level)
 
     def cancel_check(self):
         """Raises ``_Stop`` once the caller wants to stop."""
@@ -171,17 +175,7 @@ class _Run:
         if self.on_stage is None or (index > 1 and now - self.last_tile_stage < 1.0):
             return
         self.last_tile_stage = now
-        level = self.level_stage
-        self.on_stage(
-            Stage(
-                TILES,
-                f"{level.text.split(':')[0]}: {part}, tile {index} of {count}",
-                level.level,
-                level.levels,
-                index,
-                count,
-            )
-        )
+        self.stage(TILES, f"{self.where}: {part}, tile {index} of {count}", self.level, index, count)
 
     def iterations_at(self, level):
         return self.params.level_iterations(level, len(self.shapes))

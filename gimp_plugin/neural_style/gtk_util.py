@@ -72,3 +72,8 @@ def picture_frame(side: int) -> tuple:
     image = Gtk.Image()
     frame.add(image)
     return frame, image
+
+
+def sentence(text: str) -> str:
+    """A stage's text ("size 1 of 2 ...: painting") as a label shows it, capitalised."""
+    return text[:1].upper() + text[1:]

@@ -16,7 +16,7 @@ import gimp_io
 import messages
 import painting
 from gi.repository import Gtk
-from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of
+from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
 from settings import SettingsError, load_settings
 from worker_client import WorkerClient, WorkerError
 
@@ -108,7 +108,7 @@ class PreviewPanel:
         return self._stop.is_set()
 
     def on_stage(self, index, header):
-        self._later(self.label.set_text, header["text"][:1].upper() + header["text"][1:])
+        self._later(self.label.set_text, sentence(header["text"]))
 
     def on_progress(self, index, header):
         self._later(self.label.set_text, f"Draft: iteration {header['iteration']} of {header['total']}")

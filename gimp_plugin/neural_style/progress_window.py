@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from gi.repository import GimpUi, Gtk, Pango
-from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of
+from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
 from status_bar import StatusBar, progress_text
 
 from core import protocol
@@ -93,7 +93,7 @@ class ProgressWindow:
 
     def _show_stage(self, index, header):
         if not self._stop.is_set():
-            self.stage.set_text(header["text"][:1].upper() + header["text"][1:])
+            self.stage.set_text(sentence(header["text"]))
         self.status.on_stage(index, header)
 
     def _show_progress(self, index, header):
