@@ -190,7 +190,7 @@ def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
         command = worker(str(damaged), tmp_path / "logs")
     config = install(gimp, tmp_path, command)
     if case == "missing-engine":
-        os.remove(os.path.join(config, gimp.plugins, "neural_style", "neural_style.json"))
+        os.remove(os.path.join(config, gimp.plugins, "neural_style", "settings.json"))
     style = {"empty-style": f"load({pictures['empty']!r}).get_layers()[0]", "no-style": "None"}.get(
         case, f"load({pictures['starry_night']!r}).get_layers()[0]"
     )

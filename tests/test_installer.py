@@ -128,7 +128,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
         "plugin_log.py",
         "worker_client.py",
         "settings.py",
-        "neural_style.json",
+        "settings.json",
         "core/protocol.py",
     ):
         assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name))
@@ -136,7 +136,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert f"Python environment: TensorFlow for Python {version} on Linux, x86-64" in output
     assert "Self-check: the engine works on CPU (tensorflow)" in output
     assert os.path.isfile(os.path.join(data, "self-check.png"))
-    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
+    with open(os.path.join(plugins, PLUGIN_NAME, "settings.json"), encoding="utf-8") as f:
         settings = json.load(f)
     assert settings["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
     assert settings["worker_command"][0].startswith(os.path.join(data, "envs", f"linux-x86_64-py{version}-tensorflow-"))
@@ -167,10 +167,10 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
 
-    os.remove(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"))
+    os.remove(os.path.join(plugins, PLUGIN_NAME, "settings.json"))
     again = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights)
     assert again.returncode == 0, again.stderr
-    assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"))
+    assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(plugins, PLUGIN_NAME, "settings.json"))
     assert "Creating the engine's Python environment" not in again.stdout  # its lock has not changed
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
@@ -246,7 +246,7 @@ def test_switching_to_jax_builds_its_own_environment_without_tensorflow(tmp_path
     ).stdout.split()
     assert site == ["None", "True"]
     assert os.listdir(os.path.join(data, "envs", env, "jax-compiled"))  # the self-check's programs
-    with open(os.path.join(plugins, PLUGIN_NAME, "neural_style.json"), encoding="utf-8") as f:
+    with open(os.path.join(plugins, PLUGIN_NAME, "settings.json"), encoding="utf-8") as f:
         assert "jax" in json.load(f)["worker_command"]
     samples = os.path.join(ROOT, "samples")  # the command line, as the README has it: its backend is the one there
     painted = subprocess.run(

@@ -1,6 +1,6 @@
 """The installer's settings file, read by the plug-in. Standard library only, no ``gi``.
 
-``neural_style.json`` lies beside the plug-in (the installer writes it; ``NEURAL_STYLE_SETTINGS``
+``settings.json`` lies beside the plug-in (the installer writes it; ``NEURAL_STYLE_SETTINGS``
 names another file). It says how to start the worker:
 ``{"format": 1, "worker_command": [...], "worker_cwd": "..." or null, "engine_version": "...",
 "engine_device": "...", "log_folder": "..."}``; what the engine computes on (from the installer's
@@ -14,7 +14,7 @@ import json
 import os
 from typing import NamedTuple
 
-SETTINGS_FILE = "neural_style.json"
+SETTINGS_FILE = "settings.json"  # never neural_style.*: GIMP on Windows could run it as the plug-in
 SETTINGS_ENV = "NEURAL_STYLE_SETTINGS"
 SETTINGS_FORMAT = 1
 REINSTALL = "Run the Neural Style installer (python3 -m installer) again."
