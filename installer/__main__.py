@@ -5,7 +5,38 @@ import os
 import sys
 
 from installer import install, locations, machine, matrix, status
+from installer.progress import Cancelled, Progress
 from installer.steps import InstallError
+
+NO_GIMP = (
+    "no GIMP 3 was found, so the plug-in was not installed (the engine was). Install GIMP 3 "
+    "and run the installer again; or name GIMP's plug-in folder with --plugin-dir "
+    "(GIMP: Edit > Preferences > Folders > Plug-ins)."
+)
+
+
+class TerminalProgress:
+    """Draws the installer's progress: a line per step and, on a terminal, a bar for downloads."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream, self.step, self.bar = stream, None, False
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.step != self.step:
+            self._end_bar()
+            self.step = progress.step
+            print(f"{progress.step}...", file=self.stream, flush=True)
+        if progress.total_bytes and self.stream.isatty():
+            done = int(30 * progress.done_bytes / progress.total_bytes)
+            mb = f"{progress.done_bytes / 1e6:.1f} of {progress.total_bytes / 1e6:.1f} MB"
+            self.stream.write(f"\r  [{'#' * done}{'.' * (30 - done)}] {mb}")
+            self.stream.flush()
+            self.bar = True
+
+    def _end_bar(self):
+        if self.bar:
+            self.stream.write("\n")
+            self.bar = False
 
 
 def main(argv=None) -> int:
@@ -52,12 +83,14 @@ def main(argv=None) -> int:
             for folder in folders:
                 print(f"Would install the plug-in in {folder.plugins}")
             return 0
-        install.install(data, folders, args.weights, choice)
+        install.install(data, folders, args.weights, choice, progress=TerminalProgress())
+        if not folders:
+            print(f"\nWARNING: {NO_GIMP}")
         print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > Neural Style Transfer...")
     except (InstallError, matrix.Unsupported) as error:
         print(f"Installation failed: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         print("Interrupted; nothing was changed. Run the installer again to install.", file=sys.stderr)
         return 130
     return 0

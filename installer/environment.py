@@ -10,6 +10,7 @@ import shutil
 import sys
 
 from installer import matrix
+from installer.progress import Progress, no_progress
 from installer.steps import InstallError
 
 # What pip prints when it cannot reach the package registry.
@@ -58,19 +59,24 @@ def check_free_space(data: str, choice: matrix.Choice) -> None:
         )
 
 
-def build(env: str, choice: matrix.Choice, log, echo) -> None:
+def build(env: str, choice: matrix.Choice, uv: str, log, progress=no_progress) -> None:
+    """Make the environment with uv (no ``venv`` module needed) and install the lock's packages."""
     shutil.rmtree(env, ignore_errors=True)  # a run that was killed mid-way
-    echo(f"Creating the engine's Python environment: {choice.describe()}...")
-    log.run([choice.interpreter.executable, "-m", "venv", env], "Creating the engine's Python environment")
-    echo("Installing the engine's packages (this downloads several hundred MB and takes a few minutes)...")
+    progress(Progress(f"Creating the engine's Python environment: {choice.describe()}", None))
+    log.run(
+        [uv, "venv", "--python", choice.interpreter.executable, env],
+        "Creating the engine's Python environment",
+        env=uv_environment(_data_of(env)),
+    )
+    step = f"Installing the engine's packages (about {matrix.download_mb(choice)} MB to download)"
+    progress(Progress(step, None))
     output = log.run(
         [
-            env_python(env),
-            "-m",
+            uv,
             "pip",
             "install",
-            "--disable-pip-version-check",
-            "--quiet",
+            "--python",
+            env_python(env),
             "--require-hashes",
             "--only-binary",
             ":all:",
@@ -78,10 +84,50 @@ def build(env: str, choice: matrix.Choice, log, echo) -> None:
             choice.lock,
         ],
         None,
+        env=uv_environment(_data_of(env)),
+        on_line=lambda line: progress(Progress(step, None)),
     )
     if output is not None:
         raise InstallError(explain_pip_failure(output) + f" (details in {log.path})")
     open(os.path.join(env, ".complete"), "w").close()
+
+
+UV_CACHE = "uv-cache"  # in the data folder while installing; removed after each install
+
+
+def uv_environment(data: str, environ=None) -> dict:
+    """uv's settings for the installer: its cache in the data folder (removed after each
+    install), no configuration files of the machine's, and no Python downloads unless asked for."""
+    environ = os.environ if environ is None else environ
+    clean = {k: v for k, v in environ.items() if not k.startswith("UV_")}
+    return dict(clean, UV_CACHE_DIR=os.path.join(data, UV_CACHE), UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never")
+
+
+def _data_of(env: str) -> str:
+    return os.path.dirname(os.path.dirname(env))  # data/envs/<name>
+
+
+def managed_python(uv: str, data: str, version: str, log, progress=no_progress) -> str:
+    """A Python of the engine's own, downloaded by uv into the data folder; returns its path."""
+    progress(Progress(f"Downloading Python {version} for the engine", None))
+    folder = os.path.join(data, "python")
+    env = dict(uv_environment(data), UV_PYTHON_INSTALL_DIR=folder, UV_PYTHON_DOWNLOADS="automatic")
+    output = log.run([uv, "python", "install", version], None, env=env)
+    if output is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise InstallError(explain_python_download_failure(output, version) + f" (details in {log.path})")
+    found = log.run([uv, "python", "find", "--managed-python", version], "Finding the downloaded Python", env=env)
+    return found.strip().splitlines()[-1]
+
+
+def explain_python_download_failure(output: str, version: str) -> str:
+    if "no space left on device" in output.lower():
+        return "the disk is full: free some space and run the installer again"
+    return (
+        f"no Python 3.11 to 3.14 was found on this computer, and downloading Python {version} for the "
+        "engine failed: check the internet connection (behind a proxy, set HTTPS_PROXY), or install "
+        f"Python {version} from https://www.python.org/downloads/ and install again"
+    )
 
 
 def explain_pip_failure(output: str) -> str:
@@ -114,5 +160,11 @@ def add_engine_path(env: str, engine: str, log) -> None:
     for the command line), with a ``.pth`` file in its packages folder."""
     code = "import sysconfig; print(sysconfig.get_path('purelib'))"
     packages = log.run([env_python(env), "-c", code], "Finding the environment's packages folder").strip()
-    with open(os.path.join(packages, "neural_style_engine.pth"), "w", encoding="utf-8") as f:
-        f.write(engine + "\n")
+    with open(os.path.join(packages, "neural_style_engine.pth"), "w", encoding="ascii") as f:
+        f.write(engine_path_line(engine))
+
+
+def engine_path_line(engine: str) -> str:
+    """The ``.pth`` line naming the engine's folder, in ASCII whatever the folder's name: Python
+    3.11 and 3.12 read ``.pth`` files in the locale's code page on Windows ("Zoë" would break)."""
+    return f"import sys; sys.path.append({engine!a})\n"

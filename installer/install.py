@@ -21,20 +21,16 @@ import json
 import os
 import shutil
 
-from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError
-from installer import environment, matrix
-from installer.plugin import REPO, install_plugin
+from installer import environment, locations, matrix, settings
+from installer.plugin import REPO, install_plugin, worker_client
+from installer.progress import Cancelled, Progress, never_cancelled, no_progress
 from installer.steps import InstallError, StepLog
+from installer.uv import ensure_uv
 
 MARKER = "installed.json"
 LOG = "install.log"
 WEIGHTS_NAME = "vgg19_notop.weights.h5"
 FLATPAK_OVERRIDE = "flatpak override --user --talk-name=org.freedesktop.Flatpak org.gimp.GIMP"
-NO_GIMP = (
-    "no GIMP 3 was found, so the plug-in was not installed (the engine was). Install GIMP 3 "
-    "and run the installer again; or name GIMP's plug-in folder with --plugin-dir "
-    "(GIMP: Edit > Preferences > Folders > Plug-ins)."
-)
 
 
 def engine_version() -> str:
@@ -45,30 +41,51 @@ def engine_version() -> str:
     raise InstallError("core/__init__.py has no __version__")
 
 
-def install(data: str, folders: list, weights_source: str | None, choice: matrix.Choice, echo=print) -> list:
-    """The whole installation; returns the plug-in folders written."""
+def install(
+    data: str,
+    folders: list,
+    weights_source: str | None,
+    choice: matrix.Choice,
+    echo=print,
+    progress=no_progress,
+    cancelled=never_cancelled,
+) -> list:
+    """The whole installation: the engine into ``data``, then the plug-in into each of ``folders``
+    (none when installing from GIMP, whose plug-in folder is already in place); returns the
+    plug-in folders written. ``progress(Progress)`` hears of each step, ``cancelled()`` true stops
+    it (``Cancelled``), leaving the previous installation as it was."""
     if weights_source and not os.path.isfile(os.path.expanduser(weights_source)):
         raise InstallError(f"the weights file {weights_source} does not exist")
     env = environment.env_folder(data, choice)
     ready = environment.is_complete(env)
     if not ready:
         environment.check_free_space(data, choice)
-    os.makedirs(data, exist_ok=True)
+    _make_data_folder(data)
     keras_home = os.path.join(data, "keras")
     first_keras_home = not os.path.exists(keras_home)
-    log = StepLog(os.path.join(data, LOG), keras_home)
+    log = StepLog(os.path.join(data, LOG), keras_home, cancelled)
     new_env = engine = weights = None
+    made = [os.path.join(data, name) for name in ("tools", "python") if not os.path.exists(os.path.join(data, name))]
     try:
         if not ready:
             new_env = env
-            environment.build(env, choice, log, echo)
+            uv = ensure_uv(os.path.join(data, "tools"), choice.interpreter.platform, progress, cancelled)
+            if choice.interpreter.managed:
+                python = environment.managed_python(uv, data, choice.interpreter.version, log, progress)
+                choice = choice._replace(interpreter=choice.interpreter._replace(executable=python))
+            _check(cancelled)
+            environment.build(env, choice, uv, log, progress)
         python = environment.env_python(env)
         engine = _copy_engine(data)
-        weights = _stage_weights(python, data, engine, weights_source, choice.backend, log, echo)
+        _check(cancelled)
+        weights = _stage_weights(python, data, engine, weights_source, choice.backend, log, progress)
+        _check(cancelled)
+        progress(Progress("Checking the engine: painting a small test picture", None))
         report, device = check_engine(python, engine, weights, data, choice.backend, log)
         echo(f"Self-check: {report}")
+        _check(cancelled)
     except BaseException:
-        for path in (new_env, engine):
+        for path in (new_env, engine, *made):
             if path:
                 shutil.rmtree(path, ignore_errors=True)
         if weights and weights != _installed_weights(weights):
@@ -79,16 +96,25 @@ def install(data: str, folders: list, weights_source: str | None, choice: matrix
         if first_keras_home:
             shutil.rmtree(keras_home, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(os.path.join(data, environment.UV_CACHE), ignore_errors=True)
     # From here on the new installation replaces the old one.
+    progress(Progress("Finishing", 1.0))
     weights = _commit_weights(weights)
     engine = _commit_engine(data, engine)
     environment.add_engine_path(env, engine, log)
-    written = []
     logs = log_folder(data)
+    settings.write(
+        data,
+        settings.EngineSettings(
+            environment.env_python(env), engine, weights, choice.backend, device, engine_version(), logs
+        ),
+    )
+    written = []
     for folder in folders:
         os.makedirs(folder.plugins, exist_ok=True)
-        command = worker_command(environment.env_python(env), weights, folder.flatpak, choice.backend, logs)
-        written.append(install_plugin(folder.plugins, command, engine, engine_version(), device, logs))
+        pointer = data if folder.flatpak or data != locations.data_dir() else None
+        written.append(install_plugin(folder.plugins, pointer))
         echo(f"Plug-in installed in {written[-1]}")
         if folder.flatpak:
             echo(
@@ -109,9 +135,26 @@ def install(data: str, folders: list, weights_source: str | None, choice: matrix
         },
     )
     environment.remove_others(data, env)
-    if not folders:
-        echo(f"\nWARNING: {NO_GIMP}")
     return written
+
+
+def _check(cancelled):
+    if cancelled():
+        raise Cancelled()
+
+
+def _make_data_folder(data):
+    try:
+        os.makedirs(data, exist_ok=True)
+        probe = os.path.join(data, ".writable")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise InstallError(
+            f"the engine's folder {data} cannot be written ({error.strerror}): choose another one with "
+            "--data-dir, or give your user the right to write there"
+        ) from None
 
 
 def _copy_engine(data: str) -> str:
@@ -135,13 +178,13 @@ def _commit_engine(data: str, staging: str) -> str:
     return target
 
 
-def _stage_weights(python, data, engine, source, backend, log, echo) -> str:
+def _stage_weights(python, data, engine, source, backend, log, progress) -> str:
     """Copy, expand (compact .npz) or download the weights beside the installed ones, under a
     temporary name; returns its path (or the installed file's, when nothing new is needed)."""
     folder = os.path.join(data, "weights")
     os.makedirs(folder, exist_ok=True)
     if source is None:
-        echo("Downloading the VGG19 weights (80 MB, checked against their published hash)...")
+        progress(Progress("Downloading the VGG19 weights (80 MB, checked against their published hash)", None))
         code = "import sys; from core.weights import download_weights; print(download_weights(cache_dir=sys.argv[1]))"
         cache = os.path.join(folder, "models")  # where Keras' download puts the file
         cache_was_there = os.path.exists(cache)
@@ -157,7 +200,7 @@ def _stage_weights(python, data, engine, source, backend, log, echo) -> str:
         return output.strip().splitlines()[-1]
     source = os.path.abspath(os.path.expanduser(source))
     if source.endswith(".npz"):
-        echo("Expanding the compact VGG19 weights...")
+        progress(Progress("Expanding the compact VGG19 weights", None))
         staged = os.path.join(folder, "new." + WEIGHTS_NAME)
         code = "import sys; from core.vgg import expand_compact_weights as e; e(sys.argv[1], sys.argv[2])"
         _engine_call(python, engine, code, [source, staged], "Expanding the weights", backend, log)
@@ -189,15 +232,6 @@ def _engine_call(python, engine, code, args, what, backend, log):
 
 def log_folder(data: str) -> str:
     return os.path.join(data, "logs")
-
-
-def worker_command(
-    python: str, weights: str, flatpak: bool, backend: str = "tensorflow", logs: str | None = None
-) -> list:
-    command = [python, "-m", "core.worker", "--weights", weights, "--backend", backend]
-    if logs:
-        command += ["--log-file", os.path.join(logs, "worker.log")]
-    return ["flatpak-spawn", "--host", *command] if flatpak else command
 
 
 def check_engine(python, engine, weights, data, backend, log) -> tuple:
@@ -236,12 +270,14 @@ def check_engine(python, engine, weights, data, backend, log) -> tuple:
 
 def handshake(python, engine, weights, backend) -> dict:
     """The installed worker's hello, or an ``InstallError`` saying why it did not come."""
+    client_module = worker_client()
+    command = settings.worker_command(settings.EngineSettings(python, engine, weights, backend, "", "", ""))
     try:
-        with WorkerClient(worker_command(python, weights, False, backend), cwd=engine) as client:
+        with client_module.WorkerClient(command, cwd=engine) as client:
             if not client.hello["weights"]:
                 raise InstallError(f"the engine cannot use its weights: {client.hello['weights_message']}")
             return client.hello
-    except WorkerError as error:
+    except client_module.WorkerError as error:
         raise InstallError(f"the engine did not start: {error.user_text()}") from None
 
 

@@ -14,6 +14,8 @@ import sys
 from typing import NamedTuple
 
 APP_FOLDER = "neural-style-gimp"
+DATA_DIR_ENV = "NEURAL_STYLE_DATA_DIR"  # another data folder, for every part (tests, portable set-ups)
+DATA_POINTER = "data-folder.txt"  # beside the plug-in, only when its data folder is not the default
 FLATPAK_CONFIG = os.path.join(".var", "app", "org.gimp.GIMP", "config")
 FLATPAK_BIN = "/var/lib/flatpak/app/org.gimp.GIMP/current/active/files/bin"  # system-wide Flatpak GIMP
 
@@ -25,7 +27,9 @@ class GimpFolder(NamedTuple):
 
 
 def data_dir(environ=os.environ, platform=sys.platform) -> str:
-    """The per-user folder for the engine's environment, code and weights."""
+    """The per-user folder for the engine's environment, code, weights and settings."""
+    if environ.get(DATA_DIR_ENV):
+        return environ[DATA_DIR_ENV]
     home = environ.get("HOME") or os.path.expanduser("~")
     if platform.startswith("win"):
         base = environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
@@ -34,6 +38,18 @@ def data_dir(environ=os.environ, platform=sys.platform) -> str:
     else:
         base = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
     return os.path.join(base, APP_FOLDER)
+
+
+def plugin_data_dir(plugin_dir: str, environ=os.environ, platform=sys.platform) -> str:
+    """The data folder the plug-in in ``plugin_dir`` uses: the one its pointer names (written by the
+    installer for a data folder chosen with --data-dir, or for Flatpak GIMP, whose own data folder
+    lies inside its sandbox), else the default."""
+    try:
+        with open(os.path.join(plugin_dir, DATA_POINTER), encoding="utf-8") as f:
+            named = f.read().strip()
+    except OSError:
+        named = ""
+    return named or data_dir(environ, platform)
 
 
 def gimp_config_roots(environ=os.environ, platform=sys.platform) -> list:

@@ -1,9 +1,9 @@
 """What this machine offers the engine: its Pythons (the one running the installer, and others it
 can find), what platform each runs on, and whether an NVIDIA GPU is there. Standard library only.
 
-Each Python is asked about itself in a short child process, so one that cannot even start (or
-lacks ``venv``, as Debian's Python does until ``python3-venv`` is installed) is known before
-anything is downloaded.
+Each Python is asked about itself in a short child process, so one that cannot even start, or
+cannot host the engine, is known before anything is downloaded. (uv makes the environment, so a
+Python without ``venv``, as Debian's is until ``python3-venv`` is installed, serves.)
 """
 
 from __future__ import annotations
@@ -18,15 +18,11 @@ from installer.matrix import PYTHONS, Interpreter, platform_of
 
 # Runs in any Python 3, however old: prints what the installer needs to know about it.
 PROBE = """
-import json, platform, struct, sys
-try:
-    import ensurepip, venv
-    venvs = True
-except ImportError:
-    venvs = False
+import json, platform, struct, sys, sysconfig
 print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
                   "system": sys.platform, "machine": platform.machine(), "bits": struct.calcsize("P") * 8,
-                  "libc": list(platform.libc_ver()), "macos": platform.mac_ver()[0], "venvs": venvs}))
+                  "libc": list(platform.libc_ver()), "macos": platform.mac_ver()[0],
+                  "build": sysconfig.get_platform()}))
 """
 
 
@@ -40,12 +36,23 @@ def describe(command: list, label: str) -> Interpreter | None:
     platform, problem = platform_of(
         facts["system"], facts["machine"], facts["bits"], tuple(facts["libc"]), facts["macos"]
     )
-    if platform and not facts["venvs"]:
-        problem = (
-            f"{label} cannot make Python environments: install its venv module (Debian, Ubuntu: sudo "
-            f"apt install python{facts['version']}-venv) and run the installer again"
+    if platform and not problem:
+        problem = unfit(facts["executable"], facts.get("build", ""))
+    return Interpreter(facts["executable"], facts["version"], platform, problem, label)
+
+
+def unfit(executable: str, build: str) -> str:
+    """Why a Python of a supported machine cannot host the engine's environment, or ""."""
+    if build.startswith("mingw"):
+        return "this is an MSYS2 Python (as GIMP's own on Windows), which cannot install the engine's packages"
+    if "\\windowsapps\\" in executable.lower():
+        return (
+            "this is the Microsoft Store's Python, whose files GIMP cannot see; install Python from "
+            "https://www.python.org/downloads/windows/ instead"
         )
-    return Interpreter(facts["executable"], facts["version"], platform, problem, facts["venvs"], label)
+    if ".app/Contents/" in executable:
+        return "this Python belongs to an application (GIMP's own, on a Mac), which replaces it when it is updated"
+    return ""
 
 
 def interpreters(which=shutil.which, platform=sys.platform) -> list:

@@ -44,14 +44,15 @@ class Variant(NamedTuple):
     pythons: tuple
     platforms: tuple
     disk_gb: float  # free space its environment needs while installing
+    download_mb: int  # about how much its packages download (PyPI's file sizes, rounded up)
 
 
 VARIANTS = {
-    "tensorflow": Variant("tensorflow", "TensorFlow", TF_PYTHONS, tuple(PLATFORMS), 2.5),
-    "tensorflow-cuda": Variant("tensorflow", "TensorFlow with CUDA", TF_PYTHONS, LINUX, 9.0),
-    "jax": Variant("jax", "JAX", PYTHONS, tuple(PLATFORMS), 1.5),
-    "jax-cuda": Variant("jax", "JAX with CUDA", PYTHONS, LINUX, 7.0),
-    "torch": Variant("torch", "PyTorch", PYTHONS, tuple(PLATFORMS), 1.5),
+    "tensorflow": Variant("tensorflow", "TensorFlow", TF_PYTHONS, tuple(PLATFORMS), 2.5, 400),
+    "tensorflow-cuda": Variant("tensorflow", "TensorFlow with CUDA", TF_PYTHONS, LINUX, 9.0, 3500),
+    "jax": Variant("jax", "JAX", PYTHONS, tuple(PLATFORMS), 1.5, 200),
+    "jax-cuda": Variant("jax", "JAX with CUDA", PYTHONS, LINUX, 7.0, 3000),
+    "torch": Variant("torch", "PyTorch", PYTHONS, tuple(PLATFORMS), 1.5, 300),
 }
 BACKENDS = ("tensorflow", "jax", "torch")
 BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
@@ -64,8 +65,12 @@ class Interpreter(NamedTuple):
     version: str  # "3.13"
     platform: str  # a key of PLATFORMS, or "" when its platform is unsupported
     problem: str = ""  # why its platform is unsupported, or why it cannot make environments
-    makes_venvs: bool = True
     command: str = ""  # how the artist starts it ("python3.13", "py -3.13"), for advice
+
+    @property
+    def managed(self) -> bool:
+        """A Python the installer downloads (with uv) for the engine, where none on the machine fits."""
+        return not self.executable
 
 
 class Choice(NamedTuple):
@@ -99,6 +104,13 @@ def disk_needed_gb(platform: str, variant: str) -> float:
     if variant == "torch" and platform in LINUX:
         return 9.0  # PyPI's Linux PyTorch brings NVIDIA's libraries, GPU or not
     return VARIANTS[variant].disk_gb
+
+
+def download_mb(choice: Choice) -> int:
+    """About how many MB the packages of a choice download."""
+    if choice.variant == "torch" and choice.interpreter.platform in LINUX:
+        return 3000  # NVIDIA's libraries come with PyPI's Linux PyTorch
+    return VARIANTS[choice.variant].download_mb
 
 
 def cell_name(platform: str, python: str, variant: str) -> str:
@@ -172,25 +184,27 @@ def preferred_variants(platform: str, nvidia: bool, backend: str | None = None) 
     return [f"{v}-cuda" if cuda and f"{v}-cuda" in VARIANTS else v for v in order]
 
 
+MANAGED_PYTHON = "3.13"  # the Python uv downloads where the machine has none that fits: every variant has it
+
+
 def choose(interpreters: list, nvidia: bool, backend: str | None = None) -> Choice:
     """The interpreter and variant to install: the running Python (first in ``interpreters``)
-    whenever one of its variants fits, else another Python found, preferring the default backend.
-    Raises ``Unsupported`` with the one line to show when none fits."""
+    whenever one of its variants fits, else another Python found, preferring the default backend,
+    else a Python of the engine's own (``Interpreter.managed``, which uv downloads). Raises
+    ``Unsupported`` with the one line to show when the machine itself cannot run the engine."""
     running, others = interpreters[0], interpreters[1:]
     if not running.platform:
         raise Unsupported(_sentence(running.problem))
     order = preferred_variants(running.platform, nvidia, backend)
     candidates = [(running, v) for v in order] + [(i, v) for v in order for i in others]
-    blocked = None
     for interpreter, variant in candidates:
-        if interpreter.platform and supported(interpreter.platform, interpreter.version, variant):
-            if not interpreter.makes_venvs:
-                blocked = blocked or interpreter
-                continue
+        usable = interpreter.platform and not interpreter.problem
+        if usable and supported(interpreter.platform, interpreter.version, variant):
             return Choice(interpreter, variant, _reason(running, interpreter, variant, order))
-    if blocked is not None:
-        raise Unsupported(_sentence(blocked.problem))
-    raise Unsupported(_no_python(running, nvidia, order, backend))
+    managed = Interpreter("", MANAGED_PYTHON, running.platform, command="a Python of its own")
+    variant = next(v for v in order if supported(running.platform, MANAGED_PYTHON, v))
+    found = running.problem or f"Python {running.version} cannot run {VARIANTS[order[0]].label}"
+    return Choice(managed, variant, f"{found.rstrip('.')}, so the engine gets a Python {MANAGED_PYTHON} of its own")
 
 
 def _reason(running, interpreter, variant, order):
@@ -207,40 +221,6 @@ def _reason(running, interpreter, variant, order):
             f"so the engine uses {VARIANTS[variant].label}"
         )
     return ""
-
-
-def _no_python(running, nvidia, order, backend):
-    wanted = VARIANTS[order[0]]
-    version = wanted.pythons[-1]
-    again = f" --backend {backend}" if backend else ""
-    text = (
-        f"{wanted.label if backend else 'the engine'} needs Python {_span(wanted.pythons if backend else PYTHONS)}"
-        f" and none was found (this is {running.version}): {_get_python(running.platform, version, again)}"
-    )
-    if backend:
-        fallback = [
-            v for v in preferred_variants(running.platform, nvidia) if supported(running.platform, running.version, v)
-        ]
-        if fallback:
-            text += f", or leave out --backend to install {VARIANTS[fallback[0]].label}"
-    return _sentence(text)
-
-
-def _get_python(platform, version, arguments):
-    if platform.startswith("windows"):
-        return (
-            f"install Python {version} from https://www.python.org/downloads/windows/ and run "
-            f"py -{version} -m installer{arguments}"
-        )
-    if platform.startswith("macos"):
-        return (
-            f"install Python {version} from https://www.python.org/downloads/macos/ and run "
-            f"python{version} -m installer{arguments}"
-        )
-    return (
-        f"install Python {version} with your distribution's packages (Debian, Ubuntu: sudo apt install "
-        f"python{version}-venv) and run python{version} -m installer{arguments}"
-    )
 
 
 def _span(versions):
@@ -284,15 +264,13 @@ def markdown_table() -> str:
     for label, platform, gpu in rows:
         cells = []
         for version in ALL_PYTHONS:
-            try:
-                chosen = choose([Interpreter("python", version, platform)], gpu)
-                cells.append(f"{BACKEND_NAMES[chosen.backend]}, {expected_device(platform, chosen.variant, gpu)}")
-            except Unsupported:
-                cells.append("another Python")
+            chosen = choose([Interpreter("python", version, platform)], gpu)
+            own = f" (own Python {chosen.interpreter.version})" if chosen.interpreter.managed else ""
+            cells.append(f"{BACKEND_NAMES[chosen.backend]}, {expected_device(platform, chosen.variant, gpu)}{own}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     intel = platform_of("darwin", "x86_64", 64)[1].split(":")[0]
     lines.append("| macOS, Intel | " + " | ".join(["refused"] * len(ALL_PYTHONS)) + " |")
     return (
-        "\n".join(lines) + f"\n\n*another Python*: the installer uses a Python {_span(PYTHONS)} that it "
-        f"finds on the machine, or else refuses with what to install. *refused*: {intel}."
+        "\n".join(lines) + f"\n\n*own Python*: where the machine has no Python {_span(PYTHONS)}, the installer "
+        f"downloads one for the engine alone (with uv). *refused*: {intel}."
     )

@@ -36,8 +36,10 @@ class GuiSession:
     """``with GuiSession(gimp, profile, script) as gui:`` GIMP's window is up and ``script`` (a
     python-fu batch script, after ``tests.gimp_harness.PRELUDE``) is running in it."""
 
-    def __init__(self, gimp: Gimp, profile: str, script: str):
+    def __init__(self, gimp: Gimp, profile: str, script: str, environ: dict | None = None):
+        """``environ``: more of GIMP's environment (the trust store of a machine behind a proxy)."""
         self.gimp, self.profile, self.script = gimp, profile, script
+        self.extra = dict(environ or {})
         self.process = None
         self.stderr_path = os.path.join(profile, "gimp-stderr.txt")
 
@@ -80,6 +82,7 @@ class GuiSession:
             "LANG": "C.UTF-8",
             "TMPDIR": "/tmp",
             "NO_AT_BRIDGE": "1",
+            **self.extra,
         }
 
     def command(self, *args, timeout=60) -> subprocess.CompletedProcess:

@@ -24,6 +24,8 @@ if ! cmp -s tests/requirements.txt "$stamp" 2>/dev/null; then
     cp tests/requirements.txt "$stamp"
 fi
 if [ "$(id -u)" = 0 ]; then
+    # unzip: the release tests unpack the archive as artists do, keeping the entry file's run bit
+    command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip >/dev/null; }
     tests/provision_gimp.sh trixie .cache/gimp-trixie
     tests/provision_gimp.sh sid .cache/gimp-sid
 fi

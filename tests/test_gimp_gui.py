@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.gimp_gui import GuiSession
-from tests.test_gimp_plugin import ENGINE_PYTHON, install
+from tests.test_gimp_plugin import counting_python, install
 
 pytestmark = pytest.mark.gimp
 SUCCESS, CANCEL = 3, 4  # Gimp.PDBStatusType
@@ -44,21 +44,15 @@ def artist(gimp, tmp_path, real_weights):
     for name, size in (("tubingen", (320, 240)), ("starry_night", (200, 160))):
         with Image.open(os.path.join(os.path.dirname(__file__), "..", "samples", f"{name}.jpg")) as picture:
             picture.convert("RGB").resize(size).save(tmp_path / f"{name}.png")
-    log = tmp_path / "logs" / "worker.log"
-    starts = tmp_path / "starts"
-    command = [
-        "sh",
-        "-c",
-        f"echo start >> '{starts}'; "
-        f"exec '{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}' --log-file '{log}'",
-    ]
+    log = tmp_path / "logs" / "worker.log"  # in the worker's command line: pgrep finds the worker by it
+    python, starts = counting_python(tmp_path)
     sessions = []
 
     def start(quality):
         script = SCRIPT.format(
             content=str(tmp_path / "tubingen.png"), style=str(tmp_path / "starry_night.png"), quality=quality
         )
-        gui = GuiSession(gimp, install(gimp, tmp_path, command), script).__enter__()
+        gui = GuiSession(gimp, install(gimp, tmp_path, real_weights, python), script).__enter__()
         sessions.append(gui)
         gui.wait_for_reports(1, timeout=300)
         return Session(gui, tmp_path, str(log), starts)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from core import __version__
+from installer import settings
 from installer.plugin import install_plugin
 from tests.conftest import ROOT
 from tests.gimp_harness import run_gimp
@@ -35,19 +36,26 @@ def pictures(tmp_path_factory):
     return paths
 
 
-def worker(weights, logs=None):
-    log_file = ["--log-file", str(logs / "worker.log")] if logs else []
-    return [ENGINE_PYTHON, "-m", "core.worker", "--weights", weights, *log_file]
-
-
-def install(gimp, tmp_path, worker_command):
-    """A fresh GIMP profile with the plug-in installed as the installer does it, logging in
-    ``tmp_path``/logs."""
+def install(gimp, tmp_path, weights, python=ENGINE_PYTHON):
+    """A fresh GIMP profile with the plug-in installed as the installer lays it out, and settings
+    that name this checkout's engine, ``python`` (the test environment's, or a script standing in
+    for it) and ``weights``; its data folder and logs lie in ``tmp_path``."""
     config = tmp_path / "config"
     plugins = config / gimp.plugins
     plugins.mkdir(parents=True)
-    install_plugin(str(plugins), worker_command, ROOT, __version__, log_folder=str(tmp_path / "logs"))
+    data = str(tmp_path / "data")
+    install_plugin(str(plugins), data)
+    engine = settings.EngineSettings(python, ROOT, weights, "tensorflow", "", __version__, str(tmp_path / "logs"))
+    settings.write(data, engine)
     return str(config)
+
+
+def python_script(tmp_path, name, body):
+    """A shell script that stands in for the engine's Python: ``body`` runs it as ``$PYTHON "$@"``."""
+    path = tmp_path / name
+    path.write_text(f"#!/bin/sh\nPYTHON='{ENGINE_PYTHON}'\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
 
 
 def run(gimp, config, script):
@@ -57,19 +65,14 @@ def run(gimp, config, script):
     return reports[0], process
 
 
-def counting_worker(tmp_path, real_weights):
-    """The real worker behind a shell line that counts how often it is started."""
+def counting_python(tmp_path):
+    """The engine's Python behind a script that counts how often the worker is started."""
     starts = tmp_path / "starts"
-    return [
-        "sh",
-        "-c",
-        f"echo start >> '{starts}'; exec '{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}'",
-    ], starts
+    return python_script(tmp_path, "counting-python", f'echo start >> \'{starts}\'\nexec "$PYTHON" "$@"'), starts
 
 
 def test_a_layer_becomes_a_new_stylised_layer_above_it(gimp, pictures, tmp_path, real_weights):
-    command, _ = counting_worker(tmp_path, real_weights)
-    config = install(gimp, tmp_path, command)
+    config = install(gimp, tmp_path, real_weights)
     report, process = run(
         gimp,
         config,
@@ -99,8 +102,8 @@ report(ok=ok, error=error, before=before, after=describe(image),
 
 
 def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights):
-    command, starts = counting_worker(tmp_path, real_weights)
-    config = install(gimp, tmp_path, command)
+    python, starts = counting_python(tmp_path)
+    config = install(gimp, tmp_path, real_weights, python)
     report, _ = run(
         gimp,
         config,
@@ -124,7 +127,7 @@ report(ok=ok, error=error, after=describe(image))
 
 
 def test_a_selection_gives_a_masked_layer_over_its_bounds(gimp, pictures, tmp_path, real_weights):
-    config = install(gimp, tmp_path, worker(real_weights))
+    config = install(gimp, tmp_path, real_weights)
     report, _ = run(
         gimp,
         config,
@@ -141,7 +144,7 @@ report(ok=ok, error=error, after=describe(image))
 
 
 def test_grey_image_gets_a_grey_result_layer(gimp, pictures, tmp_path, real_weights):
-    config = install(gimp, tmp_path, worker(real_weights))
+    config = install(gimp, tmp_path, real_weights)
     report, _ = run(
         gimp,
         config,
@@ -166,31 +169,26 @@ report(ok=ok, error=error, after=describe(image))
         ("tiny-layer", "Layer 'tiny' is 1x1 px; Neural Style needs at least 32x32"),
         (
             "damaged-weights",
-            "The VGG19 weights Neural Style paints with are missing or damaged. Run the Neural Style "
-            "installer (python3 -m installer) again. Details are in ",
+            f"The VGG19 weights Neural Style paints with are missing or damaged. {settings.REINSTALL} Details are in ",
         ),
     ],
 )
 def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
     gimp, pictures, tmp_path, real_weights, case, expected
 ):
-    command, starts = counting_worker(tmp_path, real_weights)
-    settings = "quality='custom', iterations=5, working_size=64"
+    python, starts = counting_python(tmp_path)
+    weights = real_weights
+    options = "quality='custom', iterations=5, working_size=64"
     if case == "killed-worker":  # the worker dies by SIGKILL a few seconds into a long job
-        command = [
-            "sh",
-            "-c",
-            f"'{ENGINE_PYTHON}' -m core.worker --weights '{real_weights}' <&0 & w=$!; (sleep 12; kill -9 $w) & wait $w",
-        ]
-        settings = "quality='custom', iterations=5000, working_size=64"
+        python = python_script(tmp_path, "killed-python", '"$PYTHON" "$@" <&0 & w=$!; (sleep 12; kill -9 $w) & wait $w')
+        options = "quality='custom', iterations=5000, working_size=64"
     if case == "damaged-weights":  # the first megabyte of the real file
-        damaged = tmp_path / "damaged.h5"
+        weights = str(tmp_path / "damaged.h5")
         with open(real_weights, "rb") as f:
-            damaged.write_bytes(f.read(1_000_000))
-        command = worker(str(damaged), tmp_path / "logs")
-    config = install(gimp, tmp_path, command)
+            Path(weights).write_bytes(f.read(1_000_000))
+    config = install(gimp, tmp_path, weights, python)
     if case == "missing-engine":
-        os.remove(os.path.join(config, gimp.plugins, "neural_style", "settings.json"))
+        os.remove(tmp_path / "data" / settings.FILE)
     style = {"empty-style": f"load({pictures['empty']!r}).get_layers()[0]", "no-style": "None"}.get(
         case, f"load({pictures['starry_night']!r}).get_layers()[0]"
     )
@@ -206,7 +204,7 @@ image.insert_layer(group, None, 0)
 tiny = Gimp.Layer.new(image, "tiny", 1, 1, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
 image.insert_layer(tiny, None, 0)
 before = describe(image)
-ok, error = run_neural_style(image, [{target}], {style}, {settings})
+ok, error = run_neural_style(image, [{target}], {style}, {options})
 report(ok=ok, error=error, before=before, after=describe(image))
 """,
     )

@@ -5,13 +5,16 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from core import __version__
-from installer import environment, install, locations
+from installer import environment, install, locations, matrix, settings, steps, uv
 from installer.plugin import PLUGIN_NAME
+from installer.progress import Cancelled
+from installer.steps import InstallError
 from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
 
 
@@ -73,10 +76,12 @@ def test_none_found_or_never_started(tmp_path):
     assert found.plugins == os.path.join("/a", "GIMP", "3.2", "plug-ins")
 
 
-def test_worker_command_names_the_backend():
-    command = install.worker_command("/venv/bin/python", "/w.h5", False, "jax")
-    assert command[-2:] == ["--backend", "jax"]
-    assert install.worker_command("/p", "/w.h5", True)[:2] == ["flatpak-spawn", "--host"]
+def test_worker_command_names_the_backend_and_leaves_flatpak():
+    engine = settings.EngineSettings("/venv/bin/python", "/engine", "/w.h5", "jax", "CPU (jax)", "0.2.0", "/logs")
+    command = settings.worker_command(engine, in_flatpak=False)
+    assert command[:5] == ["/venv/bin/python", "-m", "core.worker", "--weights", "/w.h5"]
+    assert command[5:] == ["--backend", "jax", "--log-file", os.path.join("/logs", "worker.log")]
+    assert settings.worker_command(engine, in_flatpak=True)[:3] == ["flatpak-spawn", "--host", "/venv/bin/python"]
 
 
 def installer(*args, python=sys.executable, env=None, prefix=()):
@@ -120,37 +125,50 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     entry = os.path.join(plugins, PLUGIN_NAME, "neural_style.py")
     assert os.access(entry, os.X_OK)
     for name in (
-        "gimp_io.py",
-        "messages.py",
+        "engine_setup.py",
+        "install_window.py",
         "painting.py",
-        "preview_panel.py",
-        "progress_window.py",
-        "plugin_log.py",
         "worker_client.py",
-        "settings.py",
-        "settings.json",
         "core/protocol.py",
+        "core/engine.py",
+        "installer/settings.py",
+        "installer/locks/uv.json",
+        "samples/tubingen.jpg",
+        locations.DATA_POINTER,  # this data folder is not the default one
     ):
-        assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name))
+        assert os.path.isfile(os.path.join(plugins, PLUGIN_NAME, name)), name
     version = "{}.{}".format(*sys.version_info[:2])
     assert f"Python environment: TensorFlow for Python {version} on Linux, x86-64" in output
     assert "Self-check: the engine works on CPU (tensorflow)" in output
     assert os.path.isfile(os.path.join(data, "self-check.png"))
-    with open(os.path.join(plugins, PLUGIN_NAME, "settings.json"), encoding="utf-8") as f:
-        settings = json.load(f)
-    assert settings["engine_device"] == "CPU (tensorflow)"  # shown in the dialog
-    assert settings["worker_command"][0].startswith(os.path.join(data, "envs", f"linux-x86_64-py{version}-tensorflow-"))
-    assert settings["log_folder"] == os.path.join(data, "logs")
-    assert settings["worker_command"][-2:] == ["--log-file", os.path.join(data, "logs", "worker.log")]
+    assert locations.plugin_data_dir(os.path.join(plugins, PLUGIN_NAME)) == data
+    engine = settings.read(data)
+    assert engine.device == "CPU (tensorflow)"  # shown in the dialog
+    assert engine.python.startswith(os.path.join(data, "envs", f"linux-x86_64-py{version}-tensorflow-"))
+    assert (engine.logs, engine.engine, engine.version) == (
+        os.path.join(data, "logs"),
+        os.path.join(data, "engine"),
+        __version__,
+    )
     assert "Filters > Artistic > Neural Style Transfer" in output
     assert marker(data)["variant"] == "tensorflow"
-    expected = ["engine", "envs", "install.log", install.MARKER, "keras", "self-check.png", "weights"]
+    expected = [
+        "engine",
+        "envs",
+        "install.log",
+        install.MARKER,
+        "keras",
+        "self-check.png",
+        settings.FILE,
+        "tools",
+        "weights",
+    ]
     assert sorted(os.listdir(data)) == expected
     assert os.path.isfile(os.path.join(data, "keras", "keras.json"))  # Keras' own file, not in ~/.keras
     # The command line, run with the engine's environment from any folder, finds the installed weights.
     environ = {k: v for k, v in os.environ.items() if k not in ("NEURAL_STYLE_WEIGHTS", "KERAS_HOME")}
     samples = [os.path.join(ROOT, "samples", name) for name in ("tubingen.jpg", "starry_night.jpg")]
-    command = [settings["worker_command"][0], "-m", "core", *samples, "-o", "cli.png", "--size", "48"]
+    command = [engine.python, "-m", "core", *samples, "-o", "cli.png", "--size", "48"]
     cli = subprocess.run([*command, "--iterations", "2"], cwd=tmp_path, capture_output=True, text=True, env=environ)
     assert cli.returncode == 0 and (tmp_path / "cli.png").is_file(), cli.stderr[-2000:]
     assert os.path.isdir(os.path.join(data, "engine", "core", "backends"))
@@ -160,17 +178,17 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
     assert f"Installed: engine {__version__}: TensorFlow for Python" in healthy.stdout
     assert f"logs in {os.path.join(data, 'logs')}" in healthy.stdout
-    assert f"(the command line: {settings['worker_command'][0]} -m core)" in healthy.stdout
+    assert f"(the command line: {engine.python} -m core)" in healthy.stdout
     remembered = installer("--check", "--data-dir", data)  # the plug-in folder comes from the marker
     assert remembered.returncode == 0 and "installed and works" in remembered.stdout, remembered.stdout
     os.chmod(entry, 0o644)
     broken = installer("--check", "--data-dir", data, "--plugin-dir", plugins)
     assert broken.returncode == 1 and "is not executable, so GIMP ignores it" in broken.stdout
 
-    os.remove(os.path.join(plugins, PLUGIN_NAME, "settings.json"))
+    os.remove(os.path.join(data, settings.FILE))
     again = installer("--data-dir", data, "--plugin-dir", plugins, "--weights", compact_weights)
     assert again.returncode == 0, again.stderr
-    assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(plugins, PLUGIN_NAME, "settings.json"))
+    assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(data, settings.FILE))
     assert "Creating the engine's Python environment" not in again.stdout  # its lock has not changed
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
@@ -246,8 +264,7 @@ def test_switching_to_jax_builds_its_own_environment_without_tensorflow(tmp_path
     ).stdout.split()
     assert site == ["None", "True"]
     assert os.listdir(os.path.join(data, "envs", env, "jax-compiled"))  # the self-check's programs
-    with open(os.path.join(plugins, PLUGIN_NAME, "settings.json"), encoding="utf-8") as f:
-        assert "jax" in json.load(f)["worker_command"]
+    assert settings.read(data).backend == "jax"
     samples = os.path.join(ROOT, "samples")  # the command line, as the README has it: its backend is the one there
     painted = subprocess.run(
         [
@@ -348,3 +365,40 @@ def test_python_3_10_finds_a_newer_python_or_says_what_to_install(tmp_path):
     )
     assert "installer/locks/linux-x86_64-py3.13-tensorflow.txt" in found.stdout
     assert not os.path.exists(tmp_path / "data")
+
+
+def test_a_cancelled_step_stops_its_child_at_once(tmp_path):
+    asked = time.monotonic() + 1.0
+    log = steps.StepLog(str(tmp_path / "install.log"), cancelled=lambda: time.monotonic() > asked)
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        log.run([sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"], "A long step")
+    assert time.monotonic() - started < 10  # not the minute the step would have taken
+    assert (
+        "working" in (tmp_path / "install.log").read_text() and "(cancelled)" in (tmp_path / "install.log").read_text()
+    )
+
+
+def test_children_get_no_python_settings_of_gimps_and_speak_utf_8():
+    clean = steps.child_environment({"PYTHONHOME": "/gimp", "PYTHONPATH": "/gimp/lib", "HTTPS_PROXY": "http://p:3128"})
+    assert clean == {"HTTPS_PROXY": "http://p:3128", "PYTHONUTF8": "1"}
+
+
+def test_without_a_python_that_fits_uv_comes_from_pypi_and_the_python_download_fails_in_one_line(
+    tmp_path, compact_weights
+):
+    """A machine whose only Python is 3.10: the installer downloads uv for real (hash-checked,
+    from PyPI) and asks it for a Python of the engine's own, whose host this machine cannot
+    reach. One line says so, and nothing is left in the data folder but the log."""
+    described = [matrix.Interpreter("/usr/bin/python3.10", "3.10", "linux-x86_64")]
+    choice = matrix.choose(described, nvidia=False)
+    assert choice.interpreter.managed
+    data = str(tmp_path / "data")
+    seen = []
+    with pytest.raises(InstallError) as failed:
+        install.install(data, [], compact_weights, choice, progress=seen.append)
+    text = str(failed.value)
+    assert text.startswith("no Python 3.11 to 3.14 was found on this computer, and downloading Python 3.13")
+    assert "\n" not in text and f"details in {os.path.join(data, install.LOG)}" in text
+    assert any(uv.WHAT in p.step and p.done_bytes == p.total_bytes > 10**7 for p in seen)  # really fetched
+    assert sorted(os.listdir(data)) == [install.LOG]

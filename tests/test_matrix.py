@@ -86,42 +86,49 @@ def test_a_requested_backend_may_need_another_python():
 @pytest.mark.parametrize(
     "found, backend, words",
     [
+        ([python("3.10")], None, "Python 3.10 cannot run TensorFlow"),
+        ([python("3.15", "windows-x86_64")], None, "Python 3.15 cannot run TensorFlow"),
+        ([python("3.14", "macos-arm64")], "tensorflow", "Python 3.14 cannot run TensorFlow"),
         (
-            [python("3.10")],
+            [python("3.12", "windows-x86_64", problem="this is an MSYS2 Python (as GIMP's own on Windows), ...")],
             None,
-            "The engine needs Python 3.11 to 3.14 and none was found (this is 3.10): "
-            "install Python 3.13 with your distribution's packages",
-        ),
-        (
-            [python("3.15", "windows-x86_64")],
-            None,
-            "https://www.python.org/downloads/windows/ and run py -3.13 -m installer.",
-        ),
-        (
-            [python("3.14", "macos-arm64")],
-            "tensorflow",
-            "TensorFlow needs Python 3.11 to 3.13 and none was found "
-            "(this is 3.14): install Python 3.13 from https://www.python.org/downloads/macos/ and run python3.13 -m "
-            "installer --backend tensorflow, or leave out --backend to install PyTorch.",
-        ),
-        ([python("3.12", "", problem="Intel Macs are not supported: ...")], None, "Intel Macs are not supported"),
-        (
-            [python("3.10"), python("3.13", makes_venvs=False, problem="python3.13 cannot make Python environments")],
-            None,
-            "Python3.13 cannot make Python environments.",
+            "this is an MSYS2 Python",
         ),
     ],
 )
-def test_refusals_are_one_line_saying_what_to_do(found, backend, words):
+def test_where_no_python_fits_the_engine_gets_one_of_its_own(found, backend, words):
+    chosen = choose(found, nvidia=False, backend=backend)
+    assert chosen.interpreter.managed and chosen.interpreter.version == matrix.MANAGED_PYTHON
+    assert chosen.variant == (backend or "tensorflow") and os.path.isfile(chosen.lock)
+    assert words in chosen.reason and chosen.reason.endswith(f"a Python {matrix.MANAGED_PYTHON} of its own")
+
+
+def test_a_machine_that_cannot_run_the_engine_is_refused_in_one_line():
     with pytest.raises(Unsupported) as refused:
-        choose(found, nvidia=False, backend=backend)
+        choose([python("3.12", "", problem="Intel Macs are not supported: ...")], nvidia=False)
     text = str(refused.value)
-    assert words in text and "\n" not in text and text.endswith(".")
+    assert "Intel Macs are not supported" in text and "\n" not in text and text.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "executable, build, words",
+    [
+        ("C:\\Program Files\\GIMP 3\\bin\\python.exe", "mingw_x86_64_ucrt", "MSYS2"),
+        ("C:\\Users\\Bob\\AppData\\Local\\Microsoft\\WindowsApps\\python3.13.exe", "win-amd64", "Microsoft Store"),
+        ("/Applications/GIMP.app/Contents/MacOS/python3.10", "macosx-11.0-arm64", "belongs to an application"),
+        ("C:\\Users\\Bob\\AppData\\Local\\Programs\\Python\\Python313\\python.exe", "win-amd64", ""),
+        ("/usr/bin/python3.13", "linux-x86_64", ""),
+    ],
+)
+def test_pythons_that_cannot_host_the_engine_are_told_apart(executable, build, words):
+    from installer.machine import unfit
+
+    assert (words in unfit(executable, build)) if words else unfit(executable, build) == ""
 
 
 def test_every_supported_cell_has_its_lock_file_and_no_other_lock_lies_there():
     expected = {matrix.cell_name(*cell) + ".txt" for cell in matrix.cells()}
-    assert set(os.listdir(matrix.LOCKS)) == expected
+    assert set(os.listdir(matrix.LOCKS)) == expected | {"uv.json"}  # uv.json: installer.uv's lock
 
 
 def test_the_readme_shows_the_matrix_the_installer_applies():

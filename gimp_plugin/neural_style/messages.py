@@ -5,20 +5,20 @@ and of the dialog's settings, never the engine's own parameter names. No ``gi``:
 from __future__ import annotations
 
 from core import protocol
+from installer.settings import REINSTALL
 
-REINSTALL = "Run the Neural Style installer (python3 -m installer) again"
 BY_CODE = {
-    protocol.WEIGHTS_MISSING: f"The VGG19 weights Neural Style paints with are missing or damaged. {REINSTALL}.",
+    protocol.WEIGHTS_MISSING: f"The VGG19 weights Neural Style paints with are missing or damaged. {REINSTALL}",
     protocol.OUT_OF_MEMORY: "Neural Style ran out of memory for a picture this large. Lower Working size, or "
     "select a smaller area.",
     protocol.INTERNAL: "Neural Style failed unexpectedly.",
-    protocol.BAD_MESSAGE: f"The plug-in and the Neural Style engine did not understand each other. {REINSTALL}.",
-    protocol.VERSION: f"The Neural Style engine installed is another version than this plug-in. {REINSTALL}.",
+    protocol.BAD_MESSAGE: f"The plug-in and the Neural Style engine did not understand each other. {REINSTALL}",
+    protocol.VERSION: f"The Neural Style engine installed is another version than this plug-in. {REINSTALL}",
     protocol.TIMEOUT: "The Neural Style engine stopped answering. Try again; if it keeps happening, run "
     "python3 -m installer --check.",
     protocol.CRASHED: "The Neural Style engine stopped unexpectedly. Try again with a smaller Working size; if it "
     "keeps happening, run python3 -m installer --check.",
-    protocol.UNREADABLE: f"The Neural Style engine sent something unreadable. {REINSTALL}.",
+    protocol.UNREADABLE: f"The Neural Style engine sent something unreadable. {REINSTALL}",
 }
 
 

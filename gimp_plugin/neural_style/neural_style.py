@@ -6,6 +6,9 @@ and make the procedure scriptable. The work happens in the engine's worker proce
 runs get a Preview in the settings dialog (``preview_panel``) and a progress window with the
 painting as it grows and Stop and keep (``progress_window``); scripted runs report to GIMP's
 progress bar only (``status_bar``). ``painting`` reads the layers and inserts the results.
+
+When the engine is missing, broken or older than the plug-in, the filter first offers to install
+it (``install_window``); ``python-fu-neural-style-install`` does the same for scripts.
 """
 
 import os
@@ -21,18 +24,25 @@ PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 if PLUGIN_DIR not in sys.path:
     sys.path.insert(0, PLUGIN_DIR)
 
+import engine_setup  # noqa: E402
 import gimp_io  # noqa: E402
 import messages  # noqa: E402
 import painting  # noqa: E402
 import plugin_log  # noqa: E402
+from install_window import InstallWindow  # noqa: E402
 from painting import UserError  # noqa: E402
 from preview_panel import PreviewPanel  # noqa: E402
 from progress_window import ProgressWindow  # noqa: E402
-from settings import SettingsError, load_settings  # noqa: E402
 from status_bar import StatusBar  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
+from installer.matrix import Unsupported  # noqa: E402
+from installer.progress import Cancelled  # noqa: E402
+from installer.settings import SettingsError, worker_command  # noqa: E402
+from installer.steps import InstallError  # noqa: E402
+
 PROCEDURE = "python-fu-neural-style"
+INSTALL_PROCEDURE = "python-fu-neural-style-install"
 RW = GObject.ParamFlags.READWRITE
 
 
@@ -88,14 +98,10 @@ def add_arguments(procedure):
     procedure.add_int_argument("seed", "S_eed", "Random seed, for repeatable results", 0, 2**31 - 1, 0, RW)
 
 
-def fill_dialog(dialog, config):
+def fill_dialog(dialog, config, device):
     """Every setting, as ``fill(None)`` lays them out, then what the engine computes on (found by
     the installer's self-check; the live worker says it again in the progress text)."""
     names = [spec.name for spec in config.list_properties() if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
-    try:
-        device = load_settings(PLUGIN_DIR).engine_device
-    except SettingsError:
-        device = ""  # running will say what is wrong
     if device:
         dialog.get_label("engine-device", f"Computes on: {device}", False, False)
         names.append("engine-device")
@@ -109,7 +115,7 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
     plan = painting.prepare(image, drawables, config)
     values = painting.settings_of(config)
     names = [job.layer.get_name() for job in plan.jobs]
-    client = worker or WorkerClient(settings.worker_command, settings.worker_cwd)
+    client = worker or WorkerClient(worker_command(settings), settings.engine)
     Gimp.progress_init("Neural style transfer: starting the engine")
 
     def work(watch):
@@ -120,14 +126,14 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
 
     try:
         if interactive:
-            window = ProgressWindow(names, settings.engine_device)
+            window = ProgressWindow(names, settings.device)
             painted, stopped = window.run(work)
             if window.cancelled or not painted:
                 return False
             if stopped:
                 plugin_log.log.info("stopped by the artist: keeping the pictures so far (%d)", len(painted))
         else:
-            painted, _ = work(StatusBar(names, settings.engine_device))
+            painted, _ = work(StatusBar(names, settings.device))
     finally:
         client.close()
     Gimp.progress_set_text("Neural style transfer: adding the new layers")
@@ -138,12 +144,14 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
 
 class NeuralStyle(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE]
+        return [PROCEDURE, INSTALL_PROCEDURE]
 
     def do_set_i18n(self, name):
         return False
 
     def do_create_procedure(self, name):
+        if name == INSTALL_PROCEDURE:
+            return self.create_install_procedure(name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES)
@@ -160,13 +168,71 @@ class NeuralStyle(Gimp.PlugIn):
         add_arguments(procedure)
         return procedure
 
+    def create_install_procedure(self, name):
+        procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run_install, None)
+        procedure.set_documentation(
+            "Install, update or repair the Neural Style engine",
+            "Installs the engine that python-fu-neural-style paints with (a Python environment with "
+            "its packages and the VGG19 weights) into the engine's data folder. Without a weights file "
+            "it downloads them.",
+            name,
+        )
+        procedure.set_attribution("Neural Style for GIMP", "Neural Style for GIMP", "2026")
+        procedure.set_menu_label("Neural Style _Engine...")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+        procedure.add_enum_argument(
+            "run-mode", "Run mode", "The run mode", Gimp.RunMode, Gimp.RunMode.NONINTERACTIVE, RW
+        )
+        procedure.add_string_argument(
+            "weights-file", "_Weights file", "A VGG19 weights file to use instead of downloading it", "", RW
+        )
+        procedure.add_string_argument(
+            "backend", "_Backend", "tensorflow, jax or torch; empty: the installer's choice for this machine", "", RW
+        )
+        return procedure
+
+    def run_install(self, procedure, config, data):
+        """Install, update or repair the engine: in the install window, or for scripts without
+        windows, reporting to GIMP's progress bar."""
+        if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
+            GimpUi.init(INSTALL_PROCEDURE)
+            state = engine_setup.engine_state(PLUGIN_DIR)
+            if state.settings is not None:
+                state = state._replace(
+                    problem=f"The Neural Style engine is installed and works on {state.settings.device}; "
+                    "Repair installs it again.",
+                    action=engine_setup.REPAIR,
+                )
+            installed = InstallWindow(state, PLUGIN_DIR).run()
+            return _cancelled(procedure) if installed is None else _success(procedure)
+        Gimp.progress_init("Neural Style: installing the engine")
+        try:
+            choice = engine_setup.choose(config.get_property("backend"))
+            engine_setup.install_engine(
+                PLUGIN_DIR,
+                choice,
+                config.get_property("weights-file"),
+                lambda progress: Gimp.progress_set_text(progress.step),
+            )
+        except (InstallError, Unsupported, SettingsError) as error:
+            return _failure(procedure, f"Installation failed: {error}")
+        except Cancelled:
+            return _cancelled(procedure)
+        Gimp.progress_end()
+        return _success(procedure)
+
     def run(self, procedure, run_mode, image, drawables, config, data):
         interactive = run_mode == Gimp.RunMode.INTERACTIVE
         worker = None
         if interactive:
             GimpUi.init(PROCEDURE)
+            state = engine_setup.engine_state(PLUGIN_DIR)
+            engine = state.settings or InstallWindow(state, PLUGIN_DIR).run()
+            if engine is None:
+                return _cancelled(procedure)
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
-            fill_dialog(dialog, config)
+            fill_dialog(dialog, config, engine.device)
             panel = PreviewPanel(dialog, image, list(drawables), config, PLUGIN_DIR)
             accepted = dialog.run()
             worker = panel.finish(keep_worker=accepted)
@@ -175,8 +241,8 @@ class NeuralStyle(Gimp.PlugIn):
                 return _cancelled(procedure)
         log_file = None
         try:
-            settings = load_settings(PLUGIN_DIR)
-            log_file = plugin_log.start(settings.log_folder)
+            settings = engine_setup.ready_settings(PLUGIN_DIR)
+            log_file = plugin_log.start(settings.logs)
             plugin_log.log.info(
                 "run: GIMP %s, Python %s, %d layer(s)", Gimp.version(), sys.version.split()[0], len(drawables)
             )
@@ -204,6 +270,10 @@ class NeuralStyle(Gimp.PlugIn):
                 worker.close()
         plugin_log.log.info("done")
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def _success(procedure):
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
 def _cancelled(procedure):

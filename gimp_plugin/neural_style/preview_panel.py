@@ -12,15 +12,16 @@ from __future__ import annotations
 import threading
 import time
 
+import engine_setup
 import gimp_io
 import messages
 import painting
 from gi.repository import Gtk
 from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
-from settings import SettingsError, load_settings
 from worker_client import WorkerClient, WorkerError
 
 from core import protocol
+from installer.settings import SettingsError, worker_command
 
 PREVIEW_SIDE = 256
 PREVIEW_SECONDS = 1.0
@@ -64,7 +65,7 @@ class PreviewPanel:
 
     def _clicked(self, _button):
         try:
-            settings = load_settings(self.plugin_dir)
+            settings = engine_setup.ready_settings(self.plugin_dir)
             plan = painting.prepare(self.image, self.drawables, self.config)
         except (painting.UserError, gimp_io.LayerError, SettingsError) as error:
             self.label.set_text(str(error))
@@ -79,7 +80,7 @@ class PreviewPanel:
 
         def work():
             if self.worker is None:
-                worker = WorkerClient(settings.worker_command, settings.worker_cwd)
+                worker = WorkerClient(worker_command(settings), settings.engine)
                 worker.start()
                 self.worker = worker
             return painting.paint(self.worker, plan, values, self)

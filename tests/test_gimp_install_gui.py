@@ -1,0 +1,98 @@
+"""Installing from inside GIMP, as an artist does it (``tests.gimp_gui``): the plug-in folder as
+the release archive lays it out, no engine; the filter opens the install window, the artist
+chooses the weights file, presses Install, cancels, presses Install again and watches the
+progress; then the filter's settings open and Preview paints. Slow: a real install from PyPI."""
+
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from installer import settings
+from installer.plugin import install_plugin
+from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
+from tests.gimp_gui import GuiSession
+from tests.test_gimp_gui import SCRIPT, changed_pixels
+
+pytestmark = pytest.mark.gimp
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"  # this machine's trust store, for downloads behind its proxy
+SCREENSHOTS = os.path.join(ROOT, ".cache", "screenshots")  # kept for people to look at (the README's)
+
+
+def shot(gui, window, path) -> np.ndarray:
+    gui.screenshot(path, window)
+    with Image.open(path) as picture:
+        return np.asarray(picture.convert("RGB"), np.int16)
+
+
+def wait_for_text_gone(gui, name, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not gui.command("xdotool", "search", "--onlyvisible", "--name", name).stdout.split():
+            return
+        time.sleep(2)
+    raise AssertionError(f"the window {name!r} stayed:\n{gui.log()[-3000:]}")
+
+
+def test_install_from_the_filter_then_preview(gimp, tmp_path):
+    compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
+    if not os.path.exists(compact):
+        skip_or_fail(f"no compact weights at {compact}")
+    weights = str(shutil.copy(compact, tmp_path / "vgg19_notop_q8.npz"))  # where the root sees it
+    for name, size in (("tubingen", (320, 240)), ("starry_night", (200, 160))):
+        with Image.open(os.path.join(ROOT, "samples", f"{name}.jpg")) as picture:
+            picture.convert("RGB").resize(size).save(tmp_path / f"{name}.png")
+    profile = tmp_path / "config"
+    plugins = profile / gimp.plugins
+    plugins.mkdir(parents=True)
+    data = tmp_path / "data"
+    install_plugin(str(plugins), str(data))  # the folder the release archive unzips to, no engine
+    environ = {}
+    if os.path.exists(HOST_CA):
+        environ["SSL_CERT_FILE"] = str(shutil.copy(HOST_CA, tmp_path / "host-ca.crt"))
+    script = SCRIPT.format(
+        content=str(tmp_path / "tubingen.png"), style=str(tmp_path / "starry_night.png"), quality="draft"
+    )
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    with GuiSession(gimp, str(profile), script, environ) as gui:
+        window = gui.window("install the engine")
+        before = shot(gui, window, os.path.join(SCREENSHOTS, f"install-window-{gimp.version}.png"))
+        gui.key(window, "alt+i")  # Install, then Cancel while uv downloads
+        time.sleep(2)
+        gui.key(window, "alt+c")
+        cancelled = time.monotonic()
+        deadline = time.monotonic() + 60
+        while changed_pixels(before, shot(gui, window, str(tmp_path / "after-cancel.png"))) == 0:
+            assert time.monotonic() < deadline, gui.log()[-3000:]
+            time.sleep(1)
+        time.sleep(3)
+        assert time.monotonic() - cancelled < 30
+        assert not os.path.exists(data / settings.FILE) and not os.path.exists(data / "envs")
+        assert not os.path.exists(data / "tools")  # a cancelled first install leaves nothing
+
+        gui.key(window, "alt+w", "space")  # I have the weights file: GTK's file chooser
+        chooser = gui.window("The VGG19 weights file", timeout=30)
+        gui.key(chooser, "ctrl+l")
+        typed = gui.command("xdotool", "windowfocus", "--sync", chooser, "type", "--delay", "20", weights)
+        assert typed.returncode == 0, typed.stderr
+        gui.key(chooser, "Return")
+        wait_for_text_gone(gui, "The VGG19 weights file", timeout=30)
+        gui.key(window, "alt+i")  # Install again, with the weights file
+        time.sleep(3)
+        progress = shot(gui, window, os.path.join(SCREENSHOTS, f"install-progress-{gimp.version}.png"))
+        assert changed_pixels(before, progress) > 500  # the step and its bar
+        wait_for_text_gone(gui, "install the engine", timeout=1200)
+        assert settings.read(str(data)).version  # installed
+        dialog = gui.window("Neural Style Transfer", timeout=60)
+        empty = shot(gui, dialog, str(tmp_path / "dialog.png"))
+        gui.key(dialog, "alt+p")
+        deadline = time.monotonic() + 240
+        while changed_pixels(empty, shot(gui, dialog, str(tmp_path / "preview.png"))) < 3000:
+            assert time.monotonic() < deadline, gui.log()[-3000:]
+            time.sleep(3)
+        gui.key(dialog, "Escape")
+        report = gui.wait_for_reports(2, timeout=120)[-1]
+        assert report["after"] == report["before"]
