@@ -15,6 +15,13 @@ NO_GIMP = (
 )
 
 
+NEVER_STARTED = (
+    "GIMP {version} has never been started, so the plug-in was not installed into it: start GIMP "
+    "{version} once, then run the installer again (GIMP sets up its user folder, bringing over "
+    "the settings of an older version, only when that folder does not exist yet)."
+)
+
+
 class TerminalProgress:
     """Draws the installer's progress: a line per step and, on a terminal, a bar for downloads."""
 
@@ -81,9 +88,16 @@ def main(argv=None) -> int:
         if args.dry_run:
             print(f"Would install {choice.describe()}, from {os.path.relpath(choice.lock)}")
             for folder in folders:
-                print(f"Would install the plug-in in {folder.plugins}")
+                if locations.never_started(folder):
+                    print(NEVER_STARTED.format(version=folder.version))
+                else:
+                    print(f"Would install the plug-in in {folder.plugins}")
             return 0
-        install.install(data, folders, args.weights, choice, progress=TerminalProgress())
+        started = [f for f in folders if not locations.never_started(f)]
+        install.install(data, started, args.weights, choice, progress=TerminalProgress())
+        for folder in folders:
+            if folder not in started:
+                print(f"\nWARNING: {NEVER_STARTED.format(version=folder.version)}")
         if not folders:
             print(f"\nWARNING: {NO_GIMP}")
         print("\nDone. Restart GIMP, select a layer and choose Filters > Artistic > Neural Style Transfer...")

@@ -48,15 +48,25 @@ def is_complete(env: str) -> bool:
 
 def check_free_space(data: str, choice: matrix.Choice) -> None:
     needed = matrix.disk_needed_gb(choice.interpreter.platform, choice.variant)
-    existing = data
-    while not os.path.isdir(existing):
-        existing = os.path.dirname(existing)
+    existing = existing_parent(data)
     free = shutil.disk_usage(existing).free / 1e9
     if free < needed:
         raise InstallError(
             f"the engine needs about {needed:.1f} GB of free disk space in {existing} and "
             f"{free:.1f} GB is free: free some space, or choose another folder with --data-dir"
         )
+
+
+def existing_parent(path: str, paths=os.path, isdir=os.path.isdir) -> str:
+    """The nearest folder of ``path`` that exists; an ``InstallError`` when not even its drive does.
+    (``paths``: the platform's path rules, ``ntpath`` in tests of Windows' drives.)"""
+    existing = paths.abspath(path)
+    while not isdir(existing):
+        parent = paths.dirname(existing)
+        if parent == existing:  # a drive or root that is not there ("Z:\\")
+            raise InstallError(f"the folder {path} cannot be made: {existing} does not exist")
+        existing = parent
+    return existing
 
 
 def build(env: str, choice: matrix.Choice, uv: str, log, progress=no_progress) -> None:

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 
-from installer import environment, locations, matrix, settings
+from installer import environment, fs, locations, matrix, settings
 from installer.plugin import REPO, install_plugin, worker_client
 from installer.progress import Cancelled, Progress, never_cancelled, no_progress
 from installer.steps import InstallError, StepLog
@@ -41,7 +41,19 @@ def engine_version() -> str:
     raise InstallError("core/__init__.py has no __version__")
 
 
-def install(
+def install(data: str, folders: list, weights_source: str | None, choice: matrix.Choice, **options) -> list:
+    """The whole installation: the engine into ``data``, then the plug-in into each of ``folders``
+    (none when installing from GIMP, whose plug-in folder is already in place); returns the
+    plug-in folders written. ``options``: ``echo`` (messages), ``progress(Progress)`` (each
+    step) and ``cancelled()`` (true stops it with ``Cancelled``). A failure is an
+    ``InstallError`` in one line, and leaves the previous installation as it was."""
+    try:
+        return _install(data, folders, weights_source, choice, **options)
+    except OSError as error:  # one the steps did not foresee: still one line, never a traceback
+        raise InstallError(fs.explain(error)) from None
+
+
+def _install(
     data: str,
     folders: list,
     weights_source: str | None,
@@ -50,10 +62,6 @@ def install(
     progress=no_progress,
     cancelled=never_cancelled,
 ) -> list:
-    """The whole installation: the engine into ``data``, then the plug-in into each of ``folders``
-    (none when installing from GIMP, whose plug-in folder is already in place); returns the
-    plug-in folders written. ``progress(Progress)`` hears of each step, ``cancelled()`` true stops
-    it (``Cancelled``), leaving the previous installation as it was."""
     if weights_source and not os.path.isfile(os.path.expanduser(weights_source)):
         raise InstallError(f"the weights file {weights_source} does not exist")
     env = environment.env_folder(data, choice)
@@ -169,12 +177,8 @@ def _copy_engine(data: str) -> str:
 
 
 def _commit_engine(data: str, staging: str) -> str:
-    target, old = os.path.join(data, "engine"), os.path.join(data, "engine.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.isdir(target):
-        os.rename(target, old)
-    os.rename(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+    target = os.path.join(data, "engine")
+    fs.swap_in(staging, target)
     return target
 
 

@@ -67,8 +67,8 @@ def find_gimp_folders(environ=os.environ, platform=sys.platform, installed=()) -
     """The plug-in folders of every GIMP 3.x user folder found, newest first.
 
     ``GIMP3_DIRECTORY`` (GIMP's own override) wins. When GIMP 3 is installed but was never
-    started, its user folder does not exist yet: ``installed`` (``installed_gimps()``) then
-    names the ones to create, which GIMP reads when it first starts.
+    started, its user folder does not exist yet: ``installed`` (``installed_gimps()``) then names
+    them, for the installer to say so (``never_started``) rather than to make them.
     """
     if environ.get("GIMP3_DIRECTORY"):
         return [GimpFolder(os.path.join(environ["GIMP3_DIRECTORY"], "plug-ins"), "custom", False)]
@@ -80,6 +80,12 @@ def find_gimp_folders(environ=os.environ, platform=sys.platform, installed=()) -
             if re.fullmatch(r"3\.\d+", name) and os.path.isdir(os.path.join(root, name)):
                 found.append(GimpFolder(os.path.join(root, name, "plug-ins"), name, flatpak))
     return sorted(found or list(installed), key=lambda f: (_number(f.version), not f.flatpak), reverse=True)
+
+
+def never_started(folder: GimpFolder) -> bool:
+    """GIMP's user folder is missing: GIMP sets it up (bringing over an older version's settings)
+    only when it starts and finds none, so the installer must not make it."""
+    return folder.version != "custom" and not os.path.isdir(os.path.dirname(folder.plugins))
 
 
 def installed_gimps(environ=os.environ, platform=sys.platform, flatpak_bin=FLATPAK_BIN) -> list:
@@ -105,6 +111,24 @@ def installed_gimps(environ=os.environ, platform=sys.platform, flatpak_bin=FLATP
             GimpFolder(os.path.join(flatpak_root, v, "plug-ins"), v, True) for v in _program_versions(flatpak_bin)
         ]
     return found
+
+
+def gimps_without_python(environ=os.environ, platform=sys.platform) -> list:
+    """The GIMP 3 installations on Windows whose optional Python support was left out (GIMP's
+    installer makes it a component): without ``pygimp.interp`` that GIMP cannot run the plug-in."""
+    if not platform.startswith("win"):
+        return []
+    bases = [
+        environ.get("ProgramFiles"),
+        environ.get("LOCALAPPDATA") and os.path.join(environ["LOCALAPPDATA"], "Programs"),
+    ]
+    missing = []
+    for base in filter(None, bases):
+        gimp = os.path.join(base, "GIMP 3")
+        interp = os.path.join(gimp, "lib", "gimp", "3.0", "interpreters", "pygimp.interp")
+        if os.path.isdir(os.path.join(gimp, "bin")) and not os.path.isfile(interp):
+            missing.append(gimp)
+    return missing
 
 
 def _program_versions(folder):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 from installer.matrix import PYTHONS, Interpreter, platform_of
+from installer.steps import child_environment, popen_options
 
 # Runs in any Python 3, however old: prints what the installer needs to know about it.
 PROBE = """
@@ -29,7 +30,15 @@ print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version
 def describe(command: list, label: str) -> Interpreter | None:
     """The Python that ``command`` starts, or None when it does not start."""
     try:
-        completed = subprocess.run([*command, "-I", "-c", PROBE], capture_output=True, text=True, timeout=60)
+        completed = subprocess.run(
+            [*command, "-I", "-c", PROBE],
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=60,
+            env=child_environment(),
+            **popen_options(),
+        )
         facts = json.loads(completed.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None

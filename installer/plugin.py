@@ -16,6 +16,7 @@ import shutil
 import stat
 import sys
 
+from installer import fs
 from installer.locations import DATA_POINTER
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,8 +64,7 @@ def install_plugin(plugins_dir: str, data_dir: str | None = None) -> str:
     if data_dir:
         with open(os.path.join(staging, DATA_POINTER), "w", encoding="utf-8") as f:
             f.write(data_dir + "\n")
-    remove_plugin(plugins_dir)
-    os.rename(staging, target)
+    fs.swap_in(staging, target)
     return target
 
 
@@ -72,7 +72,7 @@ def remove_plugin(plugins_dir: str) -> bool:
     target = os.path.join(plugins_dir, PLUGIN_NAME)
     if not os.path.isdir(target) or os.path.abspath(target) == os.path.abspath(REPO):
         return False
-    shutil.rmtree(target)
+    fs.remove_tree(target)
     return True
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 
-from installer import matrix
+from installer import locations, matrix
 from installer.environment import env_python
 from installer.install import MARKER, engine_version, handshake, log_folder
 from installer.plugin import PLUGIN_NAME, remove_plugin
@@ -58,6 +58,11 @@ def check(data: str, folders: list) -> tuple:
             )
         except InstallError as error:
             problems.append(str(error))
+    for gimp in locations.gimps_without_python():
+        problems.append(
+            f"GIMP in {gimp} was installed without its Python support, so it cannot run the plug-in: run "
+            "GIMP's installer again and choose its Python component"
+        )
     if not folders and not marker.get("plugins"):
         problems.append("no GIMP 3 user folder found: install GIMP 3 and run the installer again")
     return summary, problems

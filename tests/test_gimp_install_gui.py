@@ -75,9 +75,12 @@ def test_install_from_the_filter_then_preview(gimp, tmp_path):
 
         gui.key(window, "alt+w", "space")  # I have the weights file: GTK's file chooser
         chooser = gui.window("The VGG19 weights file", timeout=30)
+        time.sleep(1)  # until it takes keys
         gui.key(chooser, "ctrl+l")
+        time.sleep(1)
         typed = gui.command("xdotool", "windowfocus", "--sync", chooser, "type", "--delay", "20", weights)
         assert typed.returncode == 0, typed.stderr
+        time.sleep(1)
         gui.key(chooser, "Return")
         wait_for_text_gone(gui, "The VGG19 weights file", timeout=30)
         gui.key(window, "alt+i")  # Install again, with the weights file

@@ -2,6 +2,7 @@
 
 import glob
 import json
+import ntpath
 import os
 import subprocess
 import sys
@@ -190,6 +191,20 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert again.returncode == 0, again.stderr
     assert os.access(entry, os.X_OK) and os.path.isfile(os.path.join(data, settings.FILE))
     assert "Creating the engine's Python environment" not in again.stdout  # its lock has not changed
+    # A GIMP 3.2 that was installed but never started: its user folder is GIMP's to make.
+    home, programs = tmp_path / "home", tmp_path / "programs"
+    programs.mkdir()
+    (programs / "gimp-3.2").write_text("")
+    unstarted = installer(
+        "--data-dir",
+        data,
+        "--weights",
+        compact_weights,
+        env=dict(os.environ, HOME=str(home), PATH=f"{programs}:{os.environ['PATH']}", XDG_CONFIG_HOME=""),
+    )
+    assert unstarted.returncode == 0, unstarted.stderr
+    assert "GIMP 3.2 has never been started, so the plug-in was not installed into it" in unstarted.stdout
+    assert not (home / ".config").exists()
     assert sorted(os.listdir(plugins)) == [PLUGIN_NAME, "someone-elses.txt"]
 
     removed = installer("--uninstall", "--data-dir", data, "--plugin-dir", plugins)
@@ -402,3 +417,28 @@ def test_without_a_python_that_fits_uv_comes_from_pypi_and_the_python_download_f
     assert "\n" not in text and f"details in {os.path.join(data, install.LOG)}" in text
     assert any(uv.WHAT in p.step and p.done_bytes == p.total_bytes > 10**7 for p in seen)  # really fetched
     assert sorted(os.listdir(data)) == [install.LOG]
+
+
+def test_a_data_folder_on_a_missing_drive_is_refused_in_one_line():
+    with pytest.raises(InstallError) as refused:
+        environment.existing_parent("Z:\\neural-style", paths=ntpath, isdir=lambda path: False)
+    assert "Z:\\ does not exist" in str(refused.value)
+    assert environment.existing_parent(str(Path(ROOT, "no", "such", "folder"))) == ROOT
+
+
+def test_the_engine_path_file_is_ascii_for_any_user_name(tmp_path):
+    engine = "C:\\Users\\Zoë Martin\\AppData\\Local\\nsg\\engine"
+    line = environment.engine_path_line(engine)
+    assert line.isascii() and line.endswith("\n")
+    exec(line, {})  # what site.py does with a .pth line that starts with "import"
+    assert sys.path.pop() == engine
+
+
+def test_a_windows_gimp_without_its_python_support_is_found(tmp_path):
+    with_python = make(str(tmp_path), "Program Files", "GIMP 3", "lib", "gimp", "3.0", "interpreters")
+    open(os.path.join(with_python, "pygimp.interp"), "w").close()
+    make(str(tmp_path), "Local", "Programs", "GIMP 3", "bin")
+    make(str(tmp_path), "Program Files", "GIMP 3", "bin")
+    environ = {"ProgramFiles": str(tmp_path / "Program Files"), "LOCALAPPDATA": str(tmp_path / "Local")}
+    assert locations.gimps_without_python(environ, "win32") == [str(tmp_path / "Local" / "Programs" / "GIMP 3")]
+    assert locations.gimps_without_python(environ, "linux") == []

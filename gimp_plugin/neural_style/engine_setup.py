@@ -81,5 +81,6 @@ def install_engine(
     """Install (or update, or repair) the engine for this plug-in; its settings once ready.
     Raises ``InstallError`` or ``Cancelled``; either leaves the previous installation as it was."""
     data = locations.plugin_data_dir(plugin_dir)
-    install.install(data, [], weights or None, choice, echo or (lambda text: None), progress, cancelled)
+    echo = echo or (lambda text: None)
+    install.install(data, [], weights or None, choice, echo=echo, progress=progress, cancelled=cancelled)
     return ready_settings(plugin_dir)

@@ -76,6 +76,15 @@ def popen_options(platform=sys.platform) -> dict:
     return {"creationflags": 0x08000000} if platform == "win32" else {}  # CREATE_NO_WINDOW
 
 
+def forget_gimps_dll_folder(platform=sys.platform) -> None:
+    """On Windows GIMP sets its own DLL folder (``SetDllDirectoryW``), which children inherit and
+    which would put GIMP's DLLs before the engine's own: reset it to the default search order."""
+    if platform == "win32":
+        import ctypes
+
+        ctypes.windll.kernel32.SetDllDirectoryW(None)
+
+
 class WorkerClient:
     """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
 
@@ -99,6 +108,7 @@ class WorkerClient:
 
     def start(self) -> dict:
         """Start the worker and wait for its hello; returns the hello."""
+        forget_gimps_dll_folder()
         try:
             self._process = subprocess.Popen(
                 self.command,
