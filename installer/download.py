@@ -28,12 +28,22 @@ class DownloadError(InstallError):
     """A download failed; the text is one line saying what to do."""
 
 
-def ssl_context() -> ssl.SSLContext:
+class CertificateError(DownloadError):
+    """The server's certificate is not trusted here; the text says how to fix the trust store."""
+
+
+def ssl_context(fallback_cafile: str | None = None) -> ssl.SSLContext:
     """Trusts SSL_CERT_FILE when it is set, on every platform (OpenSSL alone reads it only on some),
-    else the system's certificates. A file with no readable certificate trusts nothing, so the
-    server's certificate fails as it would with none installed."""
+    else the system's certificates, else (a Python with none, as python.org's on a Mac until
+    "Install Certificates.command" has run) ``fallback_cafile``, such as certifi's bundle. A
+    file with no readable certificate trusts nothing, so the server's certificate fails as it
+    would with none installed."""
     try:
-        return ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
+        named = os.environ.get("SSL_CERT_FILE") or None
+        context = ssl.create_default_context(cafile=named)
+        if not named and fallback_cafile and not context.cert_store_stats()["x509_ca"]:
+            context = ssl.create_default_context(cafile=fallback_cafile)
+        return context
     except (ssl.SSLError, OSError):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
@@ -49,18 +59,23 @@ def download(
     stall_seconds: float = 30.0,
     chunk: int = 1 << 16,
     size: int | None = None,
+    algorithm: str = "sha256",
+    fallback_cafile: str | None = None,
 ) -> str:
     """Downloads ``url`` to ``target`` (returned) through ``target + ".part"``; ``what`` names it
-    for people; ``size``, when known, stands in for a missing Content-Length. Raises
-    ``DownloadError`` or ``Cancelled``, and then leaves neither file behind."""
+    for people; ``size``, when known, stands in for a missing Content-Length. ``sha256`` is the
+    file's digest, by ``algorithm`` when its publisher gives another (Keras' weights: MD5).
+    Raises ``DownloadError`` or ``Cancelled``, and then leaves neither file behind."""
     part = target + ".part"
-    report = _Reporter(what, progress)
+    report = _Reporter(f"Downloading {what}", progress)
     with contextlib.suppress(OSError):
         os.remove(part)  # left by a run that crashed: its origin is unknown
     try:
-        _fetch(url, part, what, report, cancelled, retries, stall_seconds, chunk, size)
-        if _sha256_of(part) != sha256.lower():
-            raise DownloadError(f"{what} was damaged in transit (its SHA-256 does not match): run the installer again")
+        _fetch(url, part, what, report, cancelled, retries, stall_seconds, chunk, size, fallback_cafile)
+        if _digest_of(part, algorithm) != sha256.lower():
+            raise DownloadError(
+                f"{what} was damaged in transit (its {algorithm.upper()} does not match): run the installer again"
+            )
         with local_errors(part):
             os.replace(part, target)
     except BaseException:
@@ -85,10 +100,10 @@ class _Reporter:
             self.progress(Progress(self.what, done / total if total else None, done, total))
 
 
-def _fetch(url, part, what, report, cancelled, retries, stall_seconds, chunk, size) -> None:
+def _fetch(url, part, what, report, cancelled, retries, stall_seconds, chunk, size, fallback_cafile) -> None:
     """Tries up to ``retries`` more times after a network error; other errors end at once."""
     host = urllib.parse.urlsplit(url).hostname or url
-    context = None if url.startswith("file:") else ssl_context()
+    context = None if url.startswith("file:") else ssl_context(fallback_cafile)
     for attempt in range(retries + 1):
         if attempt:
             _pause(RETRY_PAUSE * attempt, cancelled)
@@ -108,7 +123,7 @@ def _give_up_early(error, what, host, part) -> None:
     if isinstance(error, ssl.SSLCertVerificationError) or isinstance(
         getattr(error, "reason", None), ssl.SSLCertVerificationError
     ):
-        raise DownloadError(
+        raise CertificateError(
             f"could not download {what}: this computer does not trust {host}'s certificate (on a Mac, run "
             "'Install Certificates.command' in the Python folder; behind a company proxy, set SSL_CERT_FILE "
             "to its certificate)"
@@ -206,8 +221,8 @@ def _pause(seconds: float, cancelled) -> None:
         time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
 
-def _sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
+def _digest_of(path: str, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)

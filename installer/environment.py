@@ -5,6 +5,7 @@ half-made environment is never taken for a whole one. Standard library only."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -33,13 +34,55 @@ def env_python(env: str) -> str:
     return os.path.join(env, "bin", "python")
 
 
+WINDOWS = "windows-x86_64"
+MAX_PATH = 260  # Windows' limit on a path, unless long paths are enabled
+WINDOWS_PATHS = os.path.join(matrix.LOCKS, "windows-paths.json")  # by installer.wheel_paths, when relocking
+LONG_PATHS_KEY = r"SYSTEM\CurrentControlSet\Control\FileSystem"
+
+
 def env_folder(data: str, choice: matrix.Choice) -> str:
     """The environment of a choice, named after its cell and its lock's content, so a changed lock
-    gets a new environment beside the old one."""
+    gets a new environment beside the old one. On Windows the name is short (``e\\<8 hex>``):
+    the engine's packages hold files 185 characters deep, and Windows allows 260 in all."""
     with open(choice.lock, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if choice.interpreter.platform == WINDOWS:
+        return os.path.join(data, "e", digest[:8])
     cell = matrix.cell_name(choice.interpreter.platform, choice.interpreter.version, choice.variant)
-    return os.path.join(data, "envs", f"{cell}-{digest}")
+    return os.path.join(data, "envs", f"{cell}-{digest[:12]}")
+
+
+def longest_path(env: str, choice: matrix.Choice) -> int:
+    """The longest path, in characters, of a file the choice's packages install into ``env`` on
+    Windows (0 elsewhere), from the lengths recorded for each Windows lock."""
+    if choice.interpreter.platform != WINDOWS:
+        return 0
+    with open(WINDOWS_PATHS, encoding="utf-8") as f:
+        recorded = json.load(f)[os.path.basename(choice.lock)]
+    return len(env) + 1 + recorded["length"]
+
+
+def check_path_length(env: str, choice: matrix.Choice, long_paths=None) -> None:
+    """Refuse, before downloading, an environment whose files Windows could not write."""
+    length = longest_path(env, choice)
+    if length < MAX_PATH or (long_paths_enabled() if long_paths is None else long_paths):
+        return
+    raise InstallError(
+        f"the engine's files would need paths of {length} characters in {env}, and Windows allows "
+        f"{MAX_PATH}: enable long paths (as an administrator, in PowerShell: New-ItemProperty -Path "
+        f"HKLM:\\{LONG_PATHS_KEY} -Name LongPathsEnabled -Value 1 -PropertyType DWORD -Force) and install again"
+    )
+
+
+def long_paths_enabled() -> bool:
+    """Windows' LongPathsEnabled setting (off unless an administrator turned it on)."""
+    try:
+        import winreg
+
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, LONG_PATHS_KEY) as key:
+            return winreg.QueryValueEx(key, "LongPathsEnabled")[0] == 1
+    except (ImportError, OSError):
+        return False
 
 
 def is_complete(env: str) -> bool:
@@ -102,7 +145,9 @@ def build(env: str, choice: matrix.Choice, uv: str, log, progress=no_progress) -
     open(os.path.join(env, ".complete"), "w").close()
 
 
-UV_CACHE = "uv-cache"  # in the data folder while installing; removed after each install
+# uv's cache, in the data folder while installing and removed after each: it unpacks each package
+# there (in archive-v0\\<16 characters>\\), so on Windows its name is short too.
+UV_CACHE = "c" if sys.platform == "win32" else "uv-cache"
 
 
 def uv_environment(data: str, environ=None) -> dict:
@@ -114,7 +159,7 @@ def uv_environment(data: str, environ=None) -> dict:
 
 
 def _data_of(env: str) -> str:
-    return os.path.dirname(os.path.dirname(env))  # data/envs/<name>
+    return os.path.dirname(os.path.dirname(env))  # data/envs/<name>, data\\e\\<name>
 
 
 def managed_python(uv: str, data: str, version: str, log, progress=no_progress) -> str:
@@ -158,7 +203,7 @@ def explain_pip_failure(output: str) -> str:
 
 def remove_others(data: str, keep: str) -> None:
     """Environments of earlier installations (and the single ``venv`` of the first layout)."""
-    envs = os.path.join(data, "envs")
+    envs = os.path.dirname(keep)
     for name in os.listdir(envs):
         if os.path.join(envs, name) != keep:
             shutil.rmtree(os.path.join(envs, name), ignore_errors=True)

@@ -5,6 +5,7 @@ installation as it was and no half-made environment behind. The version marker i
 Layout of the data folder::
 
     envs/<cell>-<hash>/  the engine's Python environment, installed from one lock file
+                         (on Windows e\\<hash>\\, short: Windows limits paths to 260 characters)
     engine/              a copy of core/ without its benchmark (the worker runs as
                          ``python -m core.worker`` from here)
     weights/             the VGG19 weights
@@ -22,6 +23,7 @@ import os
 import shutil
 
 from installer import environment, fs, locations, matrix, settings
+from installer.download import CertificateError, DownloadError, download
 from installer.plugin import REPO, install_plugin, worker_client
 from installer.progress import Cancelled, Progress, never_cancelled, no_progress
 from installer.steps import InstallError, StepLog
@@ -68,6 +70,7 @@ def _install(
     ready = environment.is_complete(env)
     if not ready:
         environment.check_free_space(data, choice)
+        environment.check_path_length(env, choice)
     _make_data_folder(data)
     keras_home = os.path.join(data, "keras")
     first_keras_home = not os.path.exists(keras_home)
@@ -86,7 +89,7 @@ def _install(
         python = environment.env_python(env)
         engine = _copy_engine(data)
         _check(cancelled)
-        weights = _stage_weights(python, data, engine, weights_source, choice.backend, log, progress)
+        weights = _stage_weights(python, data, engine, weights_source, choice.backend, log, progress, cancelled)
         _check(cancelled)
         progress(Progress("Checking the engine: painting a small test picture", None))
         report, device = check_engine(python, engine, weights, data, choice.backend, log)
@@ -98,7 +101,7 @@ def _install(
                 shutil.rmtree(path, ignore_errors=True)
         if weights and weights != _installed_weights(weights):
             os.remove(weights)
-        for folder in ("envs", "weights"):  # made by this run, on a first install
+        for folder in (os.path.dirname(env), "weights"):  # made by this run, on a first install
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(data, folder))
         if first_keras_home:
@@ -182,26 +185,13 @@ def _commit_engine(data: str, staging: str) -> str:
     return target
 
 
-def _stage_weights(python, data, engine, source, backend, log, progress) -> str:
+def _stage_weights(python, data, engine, source, backend, log, progress, cancelled=never_cancelled) -> str:
     """Copy, expand (compact .npz) or download the weights beside the installed ones, under a
-    temporary name; returns its path (or the installed file's, when nothing new is needed)."""
+    temporary name; returns its path."""
     folder = os.path.join(data, "weights")
     os.makedirs(folder, exist_ok=True)
     if source is None:
-        progress(Progress("Downloading the VGG19 weights (80 MB, checked against their published hash)", None))
-        code = "import sys; from core.weights import download_weights; print(download_weights(cache_dir=sys.argv[1]))"
-        cache = os.path.join(folder, "models")  # where Keras' download puts the file
-        cache_was_there = os.path.exists(cache)
-        try:
-            output = _engine_call(python, engine, code, [folder], "Downloading the weights", backend, log)
-        except InstallError:  # the engine's advice names its own options; these are the installer's
-            if not cache_was_there:
-                shutil.rmtree(cache, ignore_errors=True)
-            raise InstallError(
-                "could not download the VGG19 weights: check the internet connection, or give the "
-                f"weights file with --weights FILE (details in {log.path})"
-            ) from None
-        return output.strip().splitlines()[-1]
+        return _download_weights(python, engine, folder, backend, log, progress, cancelled)
     source = os.path.abspath(os.path.expanduser(source))
     if source.endswith(".npz"):
         progress(Progress("Expanding the compact VGG19 weights", None))
@@ -214,6 +204,29 @@ def _stage_weights(python, data, engine, source, backend, log, progress) -> str:
     staged = os.path.join(folder, "new." + name)
     shutil.copyfile(source, staged)
     return staged
+
+
+def _download_weights(python, engine, folder, backend, log, progress, cancelled) -> str:
+    """Keras' VGG19 weights from their publisher (the engine knows where and their MD5), with the
+    installer's own download: progress in MB, retries, and, where this Python trusts no
+    certificate authority at all, the engine's certifi bundle."""
+    code = (
+        "import certifi; from core.weights import WEIGHTS_ORIGIN as u, WEIGHTS_MD5 as h; print(u, h, certifi.where())"
+    )
+    url, md5, bundle = _engine_call(python, engine, code, [], "Finding the weights", backend, log).split()[-3:]
+    staged = os.path.join(folder, "new.vgg19_notop.h5")  # a legacy Keras .h5 file, as Keras names it
+    try:
+        return download(
+            url, staged, md5, "the VGG19 weights", progress, cancelled, algorithm="md5", fallback_cafile=bundle
+        )
+    except CertificateError:
+        raise
+    except DownloadError as error:
+        log.write(f"weights download failed: {error}\n")
+        raise InstallError(
+            "could not download the VGG19 weights: check the internet connection, or give the weights file "
+            f"with --weights FILE (in GIMP: I have the weights file) (details in {log.path})"
+        ) from None
 
 
 def _installed_weights(staged):

@@ -14,6 +14,7 @@ import sys
 from typing import NamedTuple
 
 APP_FOLDER = "neural-style-gimp"
+WINDOWS_APP_FOLDER = "nsg"  # short, as Windows limits paths to 260 characters (installer.environment)
 DATA_DIR_ENV = "NEURAL_STYLE_DATA_DIR"  # another data folder, for every part (tests, portable set-ups)
 DATA_POINTER = "data-folder.txt"  # beside the plug-in, only when its data folder is not the default
 FLATPAK_CONFIG = os.path.join(".var", "app", "org.gimp.GIMP", "config")
@@ -33,7 +34,8 @@ def data_dir(environ=os.environ, platform=sys.platform) -> str:
     home = environ.get("HOME") or os.path.expanduser("~")
     if platform.startswith("win"):
         base = environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
-    elif platform == "darwin":
+        return os.path.join(base, WINDOWS_APP_FOLDER)
+    if platform == "darwin":
         base = os.path.join(home, "Library", "Application Support")
     else:
         base = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")

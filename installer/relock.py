@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import sys
 
+from installer import wheel_paths
 from installer.matrix import LOCKS, PLATFORMS, REQUIREMENTS, cell_name, cells, lock_path, markdown_table
+from installer.uv import UV_LOCK, write_uv_lock
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXCLUDE_NEWER = "2026-12-01T00:00:00Z"  # the registry as it stood then; move it to upgrade
@@ -82,7 +84,8 @@ def locked_test_environment(torch_wheels: str = TORCH_CPU_WHEELS) -> str:
 
 
 def relock(torch_wheels: str = TORCH_CPU_WHEELS, echo=print) -> None:
-    """Write every lock file, and remove those of cells the matrix no longer has."""
+    """Write every lock file, remove those of cells the matrix no longer has, and record the
+    longest path each Windows lock installs (``installer.wheel_paths``)."""
     jobs = {lock_path(*cell): (engine_lock, cell) for cell in cells()}
     jobs[TEST_LOCK] = (locked_test_environment, (torch_wheels,))
     os.makedirs(LOCKS, exist_ok=True)
@@ -92,10 +95,15 @@ def relock(torch_wheels: str = TORCH_CPU_WHEELS, echo=print) -> None:
             with open(path, "w", encoding="utf-8", newline="\n") as f:
                 f.write(future.result())
             echo(f"wrote {os.path.relpath(path, REPO)}")
+    write_uv_lock()
+    echo(f"wrote {os.path.relpath(UV_LOCK, REPO)}")
     wanted = {cell_name(*cell) + ".txt" for cell in cells()}
-    for name in sorted(set(os.listdir(LOCKS)) - wanted):
+    # Lock files only: uv.json and windows-paths.json lie there too.
+    for name in sorted(name for name in set(os.listdir(LOCKS)) - wanted if name.endswith(".txt")):
         os.remove(os.path.join(LOCKS, name))
         echo(f"removed {os.path.relpath(os.path.join(LOCKS, name), REPO)}")
+    wheel_paths.record()
+    echo(f"wrote {os.path.relpath(wheel_paths.RECORD, REPO)}")
 
 
 def main(argv=None) -> int:
@@ -109,7 +117,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         relock(args.torch_wheels)
-    except RelockError as error:
+    except (RelockError, wheel_paths.WheelPathError) as error:
         print(f"{COMMAND}: {error}", file=sys.stderr)
         return 1
     print("\nThe support matrix, for the README:\n\n" + markdown_table())

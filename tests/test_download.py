@@ -64,7 +64,7 @@ def test_file_download_checks_hash_and_reports_progress(origin_file, target_dir)
     assert leftovers(target_dir) == ["payload.bin"]
     last = reports[-1]
     assert (last.step, last.fraction, last.done_bytes, last.total_bytes) == (
-        "the test file",
+        "Downloading the test file",
         1.0,
         len(PAYLOAD),
         len(PAYLOAD),
@@ -78,7 +78,7 @@ def test_damaged_file_fails_in_one_line_and_leaves_nothing(origin_file, target_d
     with pytest.raises(DownloadError) as failure:
         download(origin_file, str(target_dir / "payload.bin"), "0" * 64, "the test file")
     message = str(failure.value)
-    assert "the test file was damaged in transit (its SHA-256 does not match)" in message
+    assert "the test file was damaged in transit (its SHA256 does not match)" in message
     assert "\n" not in message
     assert isinstance(failure.value, InstallError)
     assert leftovers(target_dir) == []
@@ -308,7 +308,7 @@ def test_ensure_uv_from_pypi_runs_and_is_kept(pypi, tmp_path):
     reports = []
     executable = uv.ensure_uv(str(tmp_path / "tools"), platform, reports.append)
     assert executable == str(tmp_path / "tools" / f"uv-{uv.UV_VERSION}" / "uv")
-    assert reports[-1].fraction == 1.0 and reports[-1].step == uv.WHAT
+    assert reports[-1].fraction == 1.0 and reports[-1].step == f"Downloading {uv.WHAT}"
     assert leftovers(os.path.dirname(executable)) == ["uv"]
     printed = subprocess.run([executable, "--version"], capture_output=True, text=True, check=True).stdout
     assert printed.split()[:2] == ["uv", uv.UV_VERSION]

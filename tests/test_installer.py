@@ -54,7 +54,7 @@ def test_windows_and_macos_folders(tmp_path):
     assert windows[0].plugins == os.path.join(str(tmp_path), "Roaming", "GIMP", "3.0", "plug-ins")
     make(str(tmp_path), "Library", "Application Support", "GIMP", "3.2")
     assert locations.find_gimp_folders({"HOME": str(tmp_path)}, "darwin")[0].version == "3.2"
-    assert locations.data_dir({"HOME": "/h", "LOCALAPPDATA": "/l"}, "win32") == os.path.join("/l", "neural-style-gimp")
+    assert locations.data_dir({"HOME": "/h", "LOCALAPPDATA": "/l"}, "win32") == os.path.join("/l", "nsg")
 
 
 def test_none_found_or_never_started(tmp_path):
@@ -442,3 +442,22 @@ def test_a_windows_gimp_without_its_python_support_is_found(tmp_path):
     environ = {"ProgramFiles": str(tmp_path / "Program Files"), "LOCALAPPDATA": str(tmp_path / "Local")}
     assert locations.gimps_without_python(environ, "win32") == [str(tmp_path / "Local" / "Programs" / "GIMP 3")]
     assert locations.gimps_without_python(environ, "linux") == []
+
+
+@pytest.mark.parametrize("lock", sorted(n for n in os.listdir(matrix.LOCKS) if n.startswith("windows-x86_64-")))
+def test_every_windows_engine_fits_windows_path_limit_for_a_long_user_name(lock):
+    """The longest file each Windows lock installs (recorded from its wheels when relocking) fits
+    in 260 characters below a 20-character user's data folder; a far longer one is refused in one
+    line that says how to enable long paths, unless they are enabled."""
+    python, variant = lock[: -len(".txt")].split("-py")[1].split("-", 1)
+    choice = matrix.Choice(matrix.Interpreter("python.exe", python, "windows-x86_64"), variant, "")
+    data = "C:\\Users\\" + "u" * 20 + "\\AppData\\Local\\nsg"
+    env = environment.env_folder(data, choice)
+    assert environment.longest_path(env, choice) < environment.MAX_PATH
+    environment.check_path_length(env, choice, long_paths=False)
+    deep = environment.env_folder("C:\\Users\\" + "u" * 90 + "\\AppData\\Local\\nsg", choice)
+    if environment.longest_path(deep, choice) >= environment.MAX_PATH:
+        with pytest.raises(InstallError) as refused:
+            environment.check_path_length(deep, choice, long_paths=False)
+        assert "LongPathsEnabled" in str(refused.value) and "\n" not in str(refused.value)
+        environment.check_path_length(deep, choice, long_paths=True)

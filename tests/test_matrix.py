@@ -128,7 +128,10 @@ def test_pythons_that_cannot_host_the_engine_are_told_apart(executable, build, w
 
 def test_every_supported_cell_has_its_lock_file_and_no_other_lock_lies_there():
     expected = {matrix.cell_name(*cell) + ".txt" for cell in matrix.cells()}
-    assert set(os.listdir(matrix.LOCKS)) == expected | {"uv.json"}  # uv.json: installer.uv's lock
+    assert set(os.listdir(matrix.LOCKS)) == expected | {
+        "uv.json",
+        "windows-paths.json",
+    }  # installer.uv's, installer.wheel_paths' records
 
 
 def test_the_readme_shows_the_matrix_the_installer_applies():
