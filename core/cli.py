@@ -12,7 +12,8 @@ import signal
 import sys
 import threading
 
-from core.params import BACKENDS, INITS, OPTIMIZERS, PRECISIONS, ParamError, StyleParams
+from core.keras_setup import BACKENDS
+from core.params import INITS, OPTIMIZERS, PRECISIONS, ParamError, StyleParams
 
 EXIT_BAD_INPUT = 2
 

@@ -12,7 +12,8 @@ import os
 import sys
 
 from core import installed
-from core.params import BACKENDS
+
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the engine has a module for
 
 
 @contextlib.contextmanager

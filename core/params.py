@@ -16,7 +16,6 @@ from core.vgg_layers import CONV_LAYERS
 
 INITS = ("content", "noise")
 PRECISIONS = ("auto", "float32", "bfloat16")  # auto: bfloat16 where the device computes it fast
-BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the engine has a module for
 
 # Numeric settings: (minimum, maximum), both inclusive.
 RANGES = {

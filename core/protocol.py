@@ -7,6 +7,10 @@ another, in the order the header lists them. The same stream works over a local 
 
 Every header has a ``type``. Unknown fields are ignored. The worker opens with ``hello``
 carrying ``protocol``; a client that speaks another version must refuse it (``check_hello``).
+Before its hello, while it imports its libraries and loads the network (which a cold start can
+stretch to minutes), the worker sends ``stage`` messages without a job id (``starting``), at once
+and then at least every ``HEARTBEAT_SECONDS``: a client times out on silence, not on the start-up
+as a whole (``read_hello`` skips them).
 Every message has a builder below; build messages with them, never by hand.
 
   worker -> client: hello, stage, progress, preview (+image), result (+image),
@@ -16,7 +20,8 @@ Every message has a builder below; build messages with them, never by hand.
 Version 2 added ``stage`` (what a job is doing, sent at least every ``HEARTBEAT_SECONDS`` while it
 runs, so a silent worker is a stuck one) and ``preview`` (a small picture of the best image so
 far, for jobs whose header asks with ``"preview": {"long_side": N, "every_seconds": S}``: at most
-one per S seconds, plus one as each level ends).
+one per S seconds, plus one as each level ends). Version 3 added the start-up stages before
+``hello``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_HEADER_BYTES = 1 << 20
 # What a job's pictures must be, so that the plug-in can refuse a layer before the engine starts:
 # VGG19 pools four times before its fifth block, so a smaller side has no features there.
@@ -177,6 +182,30 @@ def check_hello(header: dict) -> None:
             f"the engine speaks protocol version {header.get('protocol')!r}, this "
             f"plug-in speaks {PROTOCOL_VERSION}; install matching versions"
         )
+
+
+def read_hello(stream, on_starting=None) -> dict:
+    """Read a worker's opening messages up to its hello and check it; ``on_starting(header)``
+    hears each start-up stage on the way."""
+    while True:
+        message = read_message(stream)
+        if message is None:
+            raise ProtocolError("the worker ended before its hello")
+        header = message[0]
+        if not is_starting(header):
+            check_hello(header)
+            return header
+        if on_starting is not None:
+            on_starting(header)
+
+
+def starting(text: str, seconds: float = 0.0) -> dict:
+    """A start-up stage: sent before the hello, it belongs to no job."""
+    return stage(None, STARTING, text, seconds=round(seconds, 1))
+
+
+def is_starting(header: dict) -> bool:
+    return header.get("type") == STAGE and header.get("id") is None
 
 
 def job(

@@ -3,9 +3,10 @@
 The only module that owns the standard streams. Stdout carries protocol messages and nothing
 else: anything a library prints goes to stderr. The network is loaded once and serves every job
 of the session; an error in one job is reported (by its code: the client says it in its own
-words) and the next job is served. While a job runs the worker is never silent for longer than
-``protocol.HEARTBEAT_SECONDS``: a heartbeat thread repeats the current stage when nothing else
-was sent. When stdin closes (the plug-in ended or was killed) the
+words) and the next job is served. While it starts and while a job runs the worker is never
+silent for longer than ``protocol.HEARTBEAT_SECONDS``: a heartbeat thread repeats the current
+stage when nothing else was sent. Only the standard library and the protocol are imported before
+the first start-up stage is on its way. When stdin closes (the plug-in ended or was killed) the
 process exits at once, whatever it is doing. The worker logs to stderr and, with ``--log-file``,
 to a rotating file an artist can send.
 """
@@ -21,10 +22,8 @@ import sys
 import threading
 import time
 
-import numpy as np
-
-from core import __version__, images, protocol
-from core.params import BACKENDS
+from core import __version__, protocol
+from core.keras_setup import BACKENDS
 from core.protocol import ProtocolError
 
 log = logging.getLogger("core.worker")
@@ -46,10 +45,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = _claim_stdout()
     _start_logging(args.log_file)
-
+    server = Server(sys.stdin.buffer, out)
+    server.starting("loading the engine's libraries")
     from core.keras_setup import import_keras
 
     import_keras(args.backend)
+    server.starting("loading the network")
     from core.backends import device_name
 
     engine, weights_message = _load_engine(args)
@@ -57,18 +58,15 @@ def main(argv=None) -> int:
 
     from core.params import StyleParams
 
-    protocol.write_message(
-        out,
-        protocol.hello(
-            __version__,
-            keras.backend.backend(),
-            device_name(),
-            engine is not None,
-            weights_message,
-            StyleParams().to_dict(),
-        ),
+    hello = protocol.hello(
+        __version__,
+        keras.backend.backend(),
+        device_name(),
+        engine is not None,
+        weights_message,
+        StyleParams().to_dict(),
     )
-    Server(engine, weights_message, sys.stdin.buffer, out).serve()
+    server.serve(engine, weights_message, hello)
     return 0
 
 
@@ -108,39 +106,60 @@ def _load_engine(args):
 
 
 class Server:
-    """A reader thread takes messages off stdin (so cancel works mid-job); the main thread runs jobs."""
+    """A reader thread takes messages off stdin (so cancel works mid-job); the main thread runs
+    jobs; a heartbeat thread repeats the current stage (the start-up's, then each job's) whenever
+    the worker has been quiet for half of ``heartbeat_seconds``."""
 
-    def __init__(self, engine, weights_message, stream_in, stream_out):
-        self.engine = engine
-        self.weights_message = weights_message
+    def __init__(self, stream_in, stream_out, heartbeat_seconds=protocol.HEARTBEAT_SECONDS):
+        self.engine = None
+        self.weights_message = ""
         self.stream_in = stream_in
         self.stream_out = stream_out
+        self.heartbeat_seconds = heartbeat_seconds
         self.write_lock = threading.Lock()
         self.jobs = queue.Queue()
         self.stops = {}  # job id -> Event, for every job queued or running
         self.last_sent = time.monotonic()
-        self.stage = None  # (stage message, when it began) while a job runs
+        self.stage = None  # (stage message, when it began) while starting or running a job
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
 
     def send(self, header, payload=b""):
         with self.write_lock:
-            protocol.write_message(self.stream_out, header, payload)
-            self.last_sent = time.monotonic()
+            self._write(header, payload)
 
-    def serve(self):
+    def starting(self, text):
+        """Say what the worker is loading before its hello (a cold start can take minutes)."""
+        self.set_stage(protocol.starting(text))
+
+    def set_stage(self, header):
+        with self.write_lock:
+            self.stage = (header, time.monotonic())
+            self._write(header)
+
+    def serve(self, engine, weights_message, hello):
+        """Say hello, then run jobs until shutdown."""
+        self.engine, self.weights_message = engine, weights_message
+        with self.write_lock:
+            self.stage = None
+            self._write(hello)
         threading.Thread(target=self._read_loop, name="protocol-reader", daemon=True).start()
-        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         while (item := self.jobs.get()) is not None:
             self._run_job(*item)
 
+    def _write(self, header, payload=b""):
+        protocol.write_message(self.stream_out, header, payload)
+        self.last_sent = time.monotonic()
+
     def _heartbeat(self):
-        """Repeat the current stage, with the seconds spent in it, whenever a job has been quiet
-        for half the heartbeat interval (a single step can take minutes on a big image)."""
+        """Repeat the current stage with the seconds spent in it (a single step can take minutes
+        on a big image, and importing the libraries as long on a cold start)."""
         while True:
-            time.sleep(protocol.HEARTBEAT_SECONDS / 10)
-            current = self.stage
-            if current is not None and time.monotonic() - self.last_sent >= protocol.HEARTBEAT_SECONDS / 2:
-                header, began = current
-                self.send(dict(header, seconds=round(time.monotonic() - began, 1)))
+            time.sleep(self.heartbeat_seconds / 10)
+            with self.write_lock:
+                current = self.stage
+                if current is not None and time.monotonic() - self.last_sent >= self.heartbeat_seconds / 2:
+                    header, began = current
+                    self._write(dict(header, seconds=round(time.monotonic() - began, 1)))
 
     def _read_loop(self):
         while True:
@@ -192,6 +211,7 @@ class Server:
             self.stops.pop(job_id, None)
 
     def _stylise(self, job_id, header, payload, stop):
+        from core import images
         from core.params import StyleParams
         from core.weights import WeightsError
 
@@ -223,9 +243,7 @@ class Server:
 
         def on_stage(stage):
             where = {key: value for key, value in vars(stage).items() if key not in ("name", "text") and value}
-            header = protocol.stage(job_id, stage.name, stage.text, **where)
-            self.stage = (header, time.monotonic())
-            self.send(header)
+            self.set_stage(protocol.stage(job_id, stage.name, stage.text, **where))
 
         def send_preview(pixels, iteration, level):
             height, width, channels = pixels.shape
@@ -268,6 +286,8 @@ def _previews(request, send):
 
 
 def _to_array(raw, info, allowed_channels):
+    import numpy as np
+
     if info["channels"] not in allowed_channels:
         raise ProtocolError(
             f"images must have {' or '.join(map(str, allowed_channels))} channels, got {info['channels']}"

@@ -1,7 +1,6 @@
 """The wire format on in-memory streams, and the golden transcripts both sides must keep."""
 
 import io
-import json
 import os
 
 import pytest
@@ -76,7 +75,11 @@ def test_client_messages_match_the_golden_transcript():
 def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
     with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as f:
         stream = io.BytesIO(f.read())
-    kinds = []
+    starting = []
+    protocol.read_hello(stream, starting.append)
+    assert starting and {header["stage"] for header in starting} == {protocol.STARTING}
+    assert all(header["id"] is None and header["text"] for header in starting)
+    kinds = ["hello"]
     while (message := protocol.read_message(stream)) is not None:
         header, payload = message
         kinds.append(header["type"])
@@ -84,8 +87,24 @@ def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
             assert len(payload) == protocol.image_size(header["image"])
     assert kinds[:4] == ["hello", "stage", "stage", "stage"] and kinds[-2:] == ["result", "error"]
     assert {"progress", "preview"} <= set(kinds)
-    with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as session:
-        protocol.check_hello(json.loads(session.readline()))
+
+
+def test_read_hello_skips_the_start_up_stages_and_refuses_anything_else():
+    stream = io.BytesIO()
+    for header in (
+        protocol.starting("loading"),
+        protocol.starting("loading", 5.0),
+        protocol.hello("1", "jax", "CPU", True),
+    ):
+        protocol.write_message(stream, header)
+    stream.seek(0)
+    heard = []
+    assert protocol.read_hello(stream, heard.append)["backend"] == "jax"
+    assert [header["seconds"] for header in heard] == [0.0, 5.0]
+    with pytest.raises(ProtocolError, match="ended before its hello"):
+        protocol.read_hello(io.BytesIO(b""))
+    with pytest.raises(ProtocolError, match="expected a hello"):
+        protocol.read_hello(io.BytesIO(b'{"type":"stage","id":"job-1"}\n'))
 
 
 def test_every_message_type_has_a_builder_that_names_it():

@@ -37,8 +37,7 @@ def run_from_repository(monkeypatch):
 
 @pytest.fixture(scope="module")
 def worker():
-    os.chdir(ROOT)
-    with WorkerClient(WORKER) as client:
+    with WorkerClient(WORKER, cwd=ROOT) as client:
         yield client
 
 
@@ -104,7 +103,7 @@ def test_cancel_mid_run_takes_effect_within_an_iteration(worker):
 
 def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
     process = raw_worker()
-    hello, _ = protocol.read_message(process.stdout)
+    protocol.read_hello(process.stdout)
     process.stdin.write(b"this is not json\n")
     process.stdin.flush()
     reply, _ = protocol.read_message(process.stdout)
@@ -127,7 +126,7 @@ def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
 
 def test_truncated_payload_is_reported_and_the_worker_ends():
     process = raw_worker()
-    protocol.read_message(process.stdout)
+    protocol.read_hello(process.stdout)
     header = protocol.job("j", FAST, CONTENT.info(), [STYLE.info()])
     process.stdin.write(b'{"type":"job","id":"j","payload_bytes":100000}\n' + b"x" * 10)
     process.stdin.close()
@@ -138,7 +137,7 @@ def test_truncated_payload_is_reported_and_the_worker_ends():
 
 def test_closing_stdin_mid_job_ends_the_worker_at_once():
     process = raw_worker()
-    protocol.read_message(process.stdout)
+    protocol.read_hello(process.stdout)
     protocol.write_message(
         process.stdin,
         protocol.job("j", dict(FAST, iterations=5000), CONTENT.info(), [STYLE.info()]),
@@ -204,9 +203,39 @@ def test_a_worker_killed_mid_job_gives_a_clear_error():
         assert error.value.code == protocol.CRASHED
 
 
+# A cold start, as under a virus scanner: the worker's import of Keras takes 12 s.
+SLOW_IMPORT = """
+import importlib.abc, runpy, sys, time
+class SlowKeras(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "keras":
+            sys.meta_path.remove(self)
+            time.sleep(12)
+        return None
+sys.meta_path.insert(0, SlowKeras())
+sys.argv = ["core.worker", "--random-weights"]
+runpy.run_module("core.worker", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_slow_start_is_waited_for_while_the_worker_says_what_it_loads():
+    heard, began = [], time.monotonic()
+    client = WorkerClient([sys.executable, "-c", SLOW_IMPORT], cwd=ROOT, start_timeout=8)
+    try:
+        client.start(on_starting=heard.append)
+        assert time.monotonic() - began > client.start_timeout  # longer than the silence allowed
+        assert client.hello["weights"] is True
+    finally:
+        client.close()
+    texts = [header["text"] for header in heard]
+    assert texts[0] == "loading the engine's libraries" and texts[-1] == "loading the network"
+    repeats = [header["seconds"] for header in heard if header["text"] == texts[0]]
+    assert len(repeats) >= 3 and repeats == sorted(repeats) and repeats[-1] >= 9
+
+
 def test_a_worker_that_never_answers_times_out():
     silent = [sys.executable, "-c", "import time; time.sleep(60)"]
-    with pytest.raises(WorkerError, match="did not start within 1 s") as error:
+    with pytest.raises(WorkerError, match="did not start: it was silent for 1 s") as error:
         WorkerClient(silent, start_timeout=1).start()
     assert error.value.code == protocol.TIMEOUT
 
@@ -285,7 +314,8 @@ def test_live_worker_messages_have_the_golden_fields(worker):
     golden = io.BytesIO(Path(ROOT, "tests", "golden", "worker_session.bin").read_bytes())
     fields = {}
     while (message := protocol.read_message(golden)) is not None:
-        fields.setdefault(message[0]["type"], set(message[0]))
+        kind = "starting" if protocol.is_starting(message[0]) else message[0]["type"]
+        fields.setdefault(kind, set(message[0]))
     assert set(worker.hello) == fields["hello"]
     reports = []
     result_losses = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append).losses
@@ -375,21 +405,25 @@ def test_a_tiled_job_says_which_tile_during_the_targets_and_the_evaluations(work
 
 def test_a_quiet_stage_is_repeated_as_a_heartbeat():
     """A step that takes longer than the heartbeat (minutes, on a big image) still lets the client
-    hear from the worker: the stage comes again, with the seconds spent in it."""
+    hear from the worker: the stage comes again and again, with the seconds spent in it rising.
+    The heartbeat is shortened to 0.5 s here so that one step spans several."""
     from core.worker import Server
 
-    class SlowStep:  # an engine whose one step outlasts the heartbeat
+    beat = 0.5
+
+    class SlowStep:  # an engine whose one step outlasts the heartbeat several times
         def run(self, content, styles, params, on_progress, should_stop, on_stage, previews):
             from core.reporting import Stage
 
             on_stage(Stage(protocol.TARGETS, "the targets", 1, 1))
-            time.sleep(protocol.HEARTBEAT_SECONDS * 0.8)
+            time.sleep(beat * 4)
             raise MemoryError
 
     read_end, write_end = os.pipe()
     stream_out = io.BytesIO()
-    server = Server(SlowStep(), "", os.fdopen(read_end, "rb"), stream_out)
-    serving = threading.Thread(target=server.serve, daemon=True)
+    server = Server(os.fdopen(read_end, "rb"), stream_out, heartbeat_seconds=beat)
+    hello = protocol.hello("test", "tensorflow", "CPU", True)
+    serving = threading.Thread(target=server.serve, args=(SlowStep(), "", hello), daemon=True)
     serving.start()
     with os.fdopen(write_end, "wb") as stream_in:
         protocol.write_message(
@@ -406,8 +440,10 @@ def test_a_quiet_stage_is_repeated_as_a_heartbeat():
     while (message := protocol.read_message(stream_out)) is not None:
         messages.append(message[0])
     kinds = [m["type"] for m in messages]
-    assert kinds[:2] == ["stage", "stage"] and set(kinds[:-1]) == {"stage"} and kinds[-1] == "error"
-    assert messages[1]["text"] == "the targets" and messages[1]["seconds"] >= protocol.HEARTBEAT_SECONDS / 2
+    assert kinds[0] == "hello" and set(kinds[1:-1]) == {"stage"} and kinds[-1] == "error"
+    repeats = [m["seconds"] for m in messages[2:-1]]
+    assert all(m["text"] == "the targets" for m in messages[1:-1])
+    assert len(repeats) >= 3 and repeats == sorted(repeats) and repeats[0] >= beat / 2 and repeats[-1] >= 3 * beat / 2
     assert messages[-1]["code"] == protocol.OUT_OF_MEMORY
 
 

@@ -28,8 +28,7 @@ import time
 
 from core.bench import backends, live, memory, plumbing, speed
 from core.bench.common import machine, parse_size
-from core.keras_setup import import_keras
-from core.params import BACKENDS
+from core.keras_setup import BACKENDS, import_keras
 
 
 def parser() -> argparse.ArgumentParser:

@@ -116,7 +116,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        protocol.check_hello(protocol.read_message(self.process.stdout)[0])
+        protocol.read_hello(self.process.stdout)
         self.hello_seconds = time.perf_counter() - start
         self.jobs = 0
 

@@ -50,7 +50,7 @@ def worker_start(weights):
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    protocol.read_message(worker.stdout)
+    protocol.read_hello(worker.stdout)
     seconds = time.perf_counter() - start
     worker.stdin.close()
     worker.wait()

@@ -120,7 +120,7 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
 
     def work(watch):
         if client.hello is None:
-            client.start()
+            client.start(on_starting=lambda header: watch.on_stage(0, header))
         watch.started(f"{client.hello['device']}, {client.hello['backend']}")
         return painting.paint(client, plan, values, watch)
 

@@ -81,7 +81,7 @@ class PreviewPanel:
         def work():
             if self.worker is None:
                 worker = WorkerClient(worker_command(settings), settings.engine)
-                worker.start()
+                worker.start(on_starting=lambda header: self.on_stage(0, header))
                 self.worker = worker
             return painting.paint(self.worker, plan, values, self)
 

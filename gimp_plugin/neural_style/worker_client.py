@@ -88,7 +88,7 @@ def forget_gimps_dll_folder(platform=sys.platform) -> None:
 class WorkerClient:
     """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
 
-    def __init__(self, command, cwd=None, start_timeout=120.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS):
+    def __init__(self, command, cwd=None, start_timeout=60.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS):
         self.command = list(command)
         self.cwd = cwd
         self.start_timeout = start_timeout
@@ -106,8 +106,11 @@ class WorkerClient:
     def __exit__(self, *exc):
         self.close()
 
-    def start(self) -> dict:
-        """Start the worker and wait for its hello; returns the hello."""
+    def start(self, on_starting=None) -> dict:
+        """Start the worker and wait for its hello; returns the hello. Until then the worker says
+        what it is loading at least every ``HEARTBEAT_SECONDS`` (``on_starting(header)`` hears
+        it), so a slow cold start is waited for and only ``start_timeout`` seconds of silence end
+        the wait."""
         forget_gimps_dll_folder()
         try:
             self._process = subprocess.Popen(
@@ -126,10 +129,15 @@ class WorkerClient:
             ) from None
         threading.Thread(target=self._drain_stderr, args=(self._process.stderr,), daemon=True).start()
         threading.Thread(target=self._read_messages, args=(self._process.stdout,), daemon=True).start()
-        message = self._next(self.start_timeout)
-        if message is None:
-            raise self._timed_out("start", self.start_timeout)
-        header, _ = message
+        while True:
+            message = self._next(self.start_timeout)
+            if message is None:
+                raise self._timed_out("did not start", self.start_timeout)
+            header, _ = message
+            if not protocol.is_starting(header):
+                break
+            if on_starting is not None:
+                on_starting(header)
         try:
             protocol.check_hello(header)
         except ProtocolError as error:
@@ -170,7 +178,7 @@ class WorkerClient:
             message = self._next(CANCEL_POLL_SECONDS)
             if message is None:
                 if time.monotonic() - last_heard > self.silence_timeout:
-                    raise self._timed_out("answer", self.silence_timeout)
+                    raise self._timed_out("stopped answering", self.silence_timeout)
                 continue
             last_heard = time.monotonic()
             header, payload = message
@@ -234,7 +242,7 @@ class WorkerClient:
     def _timed_out(self, what, seconds):
         self.close(timeout=0)
         return WorkerError(
-            f"the Neural Style engine did not {what} within {seconds:.0f} s",
+            f"the Neural Style engine {what}: it was silent for {seconds:.0f} s",
             "Try again; if it keeps happening, run the installer with --check.",
             protocol.TIMEOUT,
             self.log_tail(),
