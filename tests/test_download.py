@@ -260,6 +260,41 @@ def test_ssl_cert_file_is_trusted(origin, tls, target_dir, monkeypatch):
     assert Path(target).read_bytes() == PAYLOAD
 
 
+IN_A_PYTHON_WITHOUT_CERTIFICATES = """
+import hashlib, ssl, sys
+sys.path.insert(0, "/src")
+from installer.download import DownloadError, download
+print("system certificates:", ssl.create_default_context().cert_store_stats()["x509_ca"])
+try:
+    download(URL, "/tmp/refused.bin", DIGEST, "the test file")
+except DownloadError as error:
+    print("without the bundle:", error)
+download(URL, "/tmp/payload.bin", DIGEST, "the test file", fallback_cafile="/src/bundle.pem")
+print("with the bundle:", hashlib.sha256(open("/tmp/payload.bin", "rb").read()).hexdigest())
+"""
+
+
+def test_a_python_without_certificates_trusts_the_bundle(origin, tls, tmp_path):
+    """As python.org's Python for macOS before 'Install Certificates.command': the pristine Debian
+    root has no CA certificates at all and no SSL_CERT_FILE. The installer, run by that root's own
+    Python, is refused by the server's certificate on its own and trusts it through the fallback
+    bundle (certifi's, in the real install; here the test server's certificate)."""
+    from tests.gimp_harness import find_gimp, run_in_fresh_root
+
+    found, reason = find_gimp("trixie")
+    if reason:
+        skip_or_fail(reason)
+    server = origin(["serve"], tls=tls[0])
+    script = IN_A_PYTHON_WITHOUT_CERTIFICATES.replace("URL", repr(server.url)).replace("DIGEST", repr(DIGEST))
+    binds = {os.path.join(ROOT, "installer"): "/src/installer", str(tls[1]): "/src/bundle.pem"}
+    done = run_in_fresh_root(found.root, "python3 -", script, str(tmp_path / "scratch"), binds, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "system certificates: 0"
+    assert lines[1].startswith("without the bundle: could not download the test file: this computer does not trust")
+    assert lines[2] == f"with the bundle: {DIGEST}"
+
+
 # --- uv ----------------------------------------------------------------------------------------
 
 PLATFORM_TAGS = {
