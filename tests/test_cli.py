@@ -93,26 +93,30 @@ def test_damaged_weights_file(small_images, tmp_path):
 
 
 @pytest.mark.real_weights
-def test_real_run_writes_the_picture(real_weights, tmp_path):
+def quantile_distance(a, b):
+    """How far apart two pictures' colour distributions are: per channel, the mean gap between
+    their 2nd to 98th percentiles, in levels."""
+    levels = np.linspace(0.02, 0.98, 25)
+    return np.mean([np.abs(np.quantile(a[..., c], levels) - np.quantile(b[..., c], levels)).mean() for c in range(3)])
+
+
+def test_real_run_writes_the_painting(real_weights, tmp_path):
+    """The picture written is painted: far from the photo, its colours moved toward the style's."""
     out = str(tmp_path / "result.png")
+    content, style = os.path.join(SAMPLES, "tubingen.jpg"), os.path.join(SAMPLES, "starry_night.jpg")
     result = run_cli(
-        os.path.join(SAMPLES, "tubingen.jpg"),
-        os.path.join(SAMPLES, "starry_night.jpg"),
-        "-o",
-        out,
-        "--size",
-        "96",
-        "--iterations",
-        "5",
-        "--pyramid-levels",
-        "1",
-        "--weights",
-        real_weights,
-    )
+        content, style, "-o", out, "--size", "96", "--iterations", "30", "--pyramid-levels", "1",
+        "--weights", real_weights,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "wrote" in result.stderr and "5/5" in result.stderr  # the progress bar reached the end
-    with Image.open(out) as image:
+    assert "wrote" in result.stderr and "30/30" in result.stderr  # the progress bar reached the end
+    with Image.open(out) as image, Image.open(content) as photo, Image.open(style) as painting:
         assert image.size == (96, 72)
+        painted = np.asarray(image.convert("RGB"), float)
+        photo_small = np.asarray(photo.convert("RGB").resize(image.size, Image.Resampling.LANCZOS), float)
+        style_colours = np.asarray(painting.convert("RGB"), float)
+    assert np.abs(painted - photo_small).mean() > 10
+    assert quantile_distance(painted, style_colours) < 0.9 * quantile_distance(photo_small, style_colours)
 
 
 def test_a_16_bit_grey_picture_is_painted_not_whitened(real_weights, tmp_path):

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.real_weights
 
 
-def test_style_loss_falls_tenfold_on_the_sample_images(real_weights):
+def test_the_returned_picture_has_a_tenth_of_the_style_loss(real_weights):
     content = images.load_image(os.path.join(ROOT, "samples", "tubingen.jpg"))
     style = images.load_image(os.path.join(ROOT, "samples", "starry_night.jpg"))
     params = StyleParams(size=128, iterations=40, pyramid_levels=1)
@@ -22,8 +22,10 @@ def test_style_loss_falls_tenfold_on_the_sample_images(real_weights):
     shape = images.fit_long_side(content.shape, params.size)
     content_rgb = content[..., :3].astype(np.float32)
     start = images.preprocess(images.resize(content_rgb, shape))[None]
-    _, initial, _ = engine.objective(content_rgb, [style[..., :3].astype(np.float32)], params, shape)(start)
+    objective = engine.objective(content_rgb, [style[..., :3].astype(np.float32)], params, shape)
+    _, initial, _ = objective(start)
     result = engine.run(content, [style], params)
-    assert result.losses["style"] * 10 <= initial["style"]
     assert result.pixels.shape == (*shape, 4)
-    assert result.pixels[..., :3].std() > 20  # a picture, not a flat field
+    # the returned picture itself, scored again: not the last evaluation's loss
+    _, painted, _ = objective(images.preprocess(result.pixels[..., :3].astype(np.float32))[None])
+    assert painted["style"] * 10 <= initial["style"]

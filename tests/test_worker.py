@@ -11,9 +11,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core import protocol
+from core import images, protocol
 from core.protocol import Pixels
 from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError, clean_environment, popen_options
 from tests.conftest import ROOT
@@ -333,6 +334,10 @@ def test_live_worker_messages_have_the_golden_fields(worker):
     assert set(stages[0]) == fields["stage"] and set(previews[0]) == fields["preview"]
 
 
+def as_array(picture: Pixels):
+    return np.frombuffer(picture.data, np.uint8).reshape(picture.height, picture.width, picture.channels)
+
+
 def test_previews_come_only_when_asked_small_and_with_the_contents_channels(worker):
     params = dict(FAST, pyramid_levels=2, size=96, iterations=4)
     previews = []
@@ -347,11 +352,28 @@ def test_previews_come_only_when_asked_small_and_with_the_contents_channels(work
     assert [header["level"] for header, _ in previews] == [1, 2]
     for _, picture in previews:
         assert (picture.width, picture.height, picture.channels) == (32, 24, CONTENT.channels)
-        assert len(picture.data) == 32 * 24 * 4 and len(set(picture.data)) > 10  # a picture, not a blank
+        assert as_array(picture)[..., :3].std() > 10  # a picture in its colours, not a blank
     assert previews[-1][0]["iteration"] == 5 and not result.cancelled
+    # the last preview is the result, made small
+    shrunk = images.resize(as_array(result.pixels)[..., :3], (24, 32))
+    assert np.abs(as_array(previews[-1][1])[..., :3] - shrunk).mean() < 1.5
     unasked = []
     worker.run_job(params, CONTENT, [STYLE], on_preview=lambda *message: unasked.append(message))
     assert unasked == []
+
+
+def test_the_workers_painting_is_the_engines(worker, random_network):
+    """What comes back over the pipe is what the engine paints in-process from the same pixels
+    and untrained network (within one level): channel order, rows and alpha survive the trip."""
+    from core.engine import StyleTransfer
+    from core.params import StyleParams
+
+    params = dict(FAST, iterations=5, seed=3)
+    expected = StyleTransfer(random_network).run(as_array(CONTENT), [as_array(STYLE)], StyleParams(**params)).pixels
+    painted = as_array(worker.run_job(params, CONTENT, [STYLE]).pixels)
+    assert painted.shape == expected.shape
+    assert np.abs(painted.astype(int) - expected).max() <= 1
+    assert np.abs(painted[..., :3].astype(int) - as_array(CONTENT)[..., :3]).mean() > 5  # and it is painted
 
 
 def test_a_bad_preview_request_is_refused_in_one_line(worker):
