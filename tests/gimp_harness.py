@@ -26,7 +26,7 @@ RESULT_MARKER = "TEST-RESULT "  # what report() in PRELUDE prints before each re
 
 # Defined in every batch script: load a file as an image, run our procedure, describe layers.
 PRELUDE = """
-import json, sys, zlib
+import base64, json, sys, zlib
 from gi.repository import Gegl, Gimp, Gio
 def load(path):
     return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
@@ -52,6 +52,10 @@ def describe(image):
                     "x": x, "y": y, "mask": layer.get_mask() is not None, "checksum": zlib.crc32(bytes(raw)),
                     "gray": layer.is_gray()})
     return out
+def layer_pixels(layer):  # base64 of its R'G'B'A u8 rows, for small layers
+    buffer = layer.get_buffer()
+    raw = buffer.get(buffer.get_extent(), 1.0, "R'G'B'A u8", Gegl.AbyssPolicy.NONE)
+    return base64.b64encode(bytes(raw)).decode()
 def report(**values):
     values.update(gimp=Gimp.version(), python=sys.version.split()[0])
     print("TEST-RESULT " + json.dumps(values), file=sys.stderr, flush=True)
@@ -133,6 +137,15 @@ def run_gimp(script: str, config_home: str, gimp: Gimp, timeout: float = 300):
         timeout=timeout,
     )
     return process, parse_reports(process.stderr)
+
+
+def decode_pixels(encoded: str, width: int, height: int):
+    """``layer_pixels``'s text as a (height, width, 4) uint8 array."""
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(encoded), np.uint8).reshape(height, width, 4)
 
 
 def parse_reports(output: str) -> list:

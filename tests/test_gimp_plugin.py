@@ -11,11 +11,13 @@ from core import __version__
 from installer import settings
 from installer.plugin import install_plugin
 from tests.conftest import ROOT
-from tests.gimp_harness import run_gimp
+from tests.gimp_harness import decode_pixels, run_gimp
+from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.gimp
 ENGINE_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 FAST = "quality='custom', iterations=4, working_size=64"
+AT_LAYER_SIZE = "quality='custom', iterations=4, working_size=0"  # no scaling: pixels compare one to one
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +86,9 @@ style_file = style_image.get_file()  # GIMP 3.0 gives batch-loaded images no fil
 layer = image.get_layers()[0]
 layer.set_offsets(10, 20)
 before = describe(image)
-ok, error = run_neural_style(image, [layer], style_image.get_layers()[0], {FAST})
+ok, error = run_neural_style(image, [layer], style_image.get_layers()[0], {AT_LAYER_SIZE})
 procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
-report(ok=ok, error=error, before=before, after=describe(image),
+report(ok=ok, error=error, before=before, after=describe(image), painted=layer_pixels(image.get_layers()[0]),
        style_file=style_file.get_basename() if style_file else None,
        menu=[procedure.get_menu_label(), procedure.get_menu_paths()])
 """,
@@ -98,7 +100,19 @@ report(ok=ok, error=error, before=before, after=describe(image),
     style_name = report["style_file"] or "Starry Night"  # the style image's file name, else the layer's
     assert new["name"] == f"{source['name']} in the style of {style_name}"
     assert (new["width"], new["height"], new["x"], new["y"]) == (96, 72, 10, 20)
-    assert not new["mask"] and new["checksum"] != source["checksum"]
+    assert not new["mask"]
+    # the painting is the engine's: the command line on the same pixels with the same settings
+    reference = tmp_path / "reference.png"
+    done = run_cli(
+        pictures["tubingen"], pictures["starry_night"], "-o", str(reference), "--size", "96", "--iterations", "4",
+        "--weights", real_weights, "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    painted = decode_pixels(report["painted"], 96, 72)[..., :3].astype(int)
+    with Image.open(reference) as engine_picture, Image.open(pictures["tubingen"]) as photo:
+        expected, original = np.asarray(engine_picture.convert("RGB"), int), np.asarray(photo.convert("RGB"), int)
+    assert np.abs(painted - expected).max() <= 2  # the same within rounding (equal, on one machine)
+    assert np.abs(painted - original).mean() > 10  # and painted
 
 
 def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights):
@@ -115,7 +129,7 @@ second.set_name("copy")
 image.insert_layer(second, None, 0)
 second.set_offsets(30, 5)
 ok, error = run_neural_style(image, [first, second], load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
-report(ok=ok, error=error, after=describe(image))
+report(ok=ok, error=error, after=describe(image), pixels=[layer_pixels(layer) for layer in image.get_layers()])
 """,
     )
     assert report["ok"], report["error"]
@@ -124,6 +138,9 @@ report(ok=ok, error=error, after=describe(image))
     assert names[2].startswith("Background in the style of ") and len(names) == 4  # names: the test above
     assert (report["after"][0]["x"], report["after"][0]["y"]) == (30, 5)
     assert starts.read_text().count("start") == 1
+    new_copy, copy, new_background, background = (decode_pixels(p, 96, 72)[..., :3] for p in report["pixels"])
+    for new, source in ((new_copy, copy), (new_background, background)):  # each new layer is painted
+        assert np.abs(new.astype(int) - source).mean() > 10
 
 
 def test_a_selection_gives_a_masked_layer_over_its_bounds(gimp, pictures, tmp_path, real_weights):
@@ -151,11 +168,28 @@ def test_grey_image_gets_a_grey_result_layer(gimp, pictures, tmp_path, real_weig
         f"""
 image = load({pictures["grey"]!r})
 ok, error = run_neural_style(image, image.get_layers(), load({pictures["starry_night"]!r}).get_layers()[0], {FAST})
-report(ok=ok, error=error, after=describe(image))
+report(ok=ok, error=error, after=describe(image), pixels=[layer_pixels(layer) for layer in image.get_layers()])
 """,
     )
     assert report["ok"], report["error"]
     assert report["after"][0]["gray"] and len(report["after"]) == 2
+    painted, grey = (decode_pixels(p, 96, 72)[..., 0].astype(int) for p in report["pixels"])
+    assert (painted > 250).mean() < 0.2 and painted.std() > 20  # painted, not whitened
+    assert np.abs(painted - grey).mean() > 10
+
+
+# Runs the worker (its arguments) and passes its messages on until the first progress message:
+# then the worker, and this stand-in with it, die by SIGKILL, as a crash mid-job would.
+KILL_ON_FIRST_PROGRESS = """
+import os, signal, subprocess, sys
+worker = subprocess.Popen([sys.executable, *sys.argv[1:]], stdout=subprocess.PIPE)
+while chunk := os.read(worker.stdout.fileno(), 1 << 16):
+    os.write(1, chunk)
+    if b'"type":"progress"' in chunk:
+        worker.kill()
+        worker.wait()
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
 
 
 @pytest.mark.parametrize(
@@ -179,8 +213,10 @@ def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
     python, starts = counting_python(tmp_path)
     weights = real_weights
     options = "quality='custom', iterations=5, working_size=64"
-    if case == "killed-worker":  # the worker dies by SIGKILL a few seconds into a long job
-        python = python_script(tmp_path, "killed-python", '"$PYTHON" "$@" <&0 & w=$!; (sleep 12; kill -9 $w) & wait $w')
+    if case == "killed-worker":  # the worker dies by SIGKILL mid-job, right after its first progress
+        relay = tmp_path / "kill_on_first_progress.py"
+        relay.write_text(KILL_ON_FIRST_PROGRESS)
+        python = python_script(tmp_path, "killed-python", f'exec "$PYTHON" \'{relay}\' "$@"')
         options = "quality='custom', iterations=5000, working_size=64"
     if case == "damaged-weights":  # the first megabyte of the real file
         weights = str(tmp_path / "damaged.h5")
