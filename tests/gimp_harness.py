@@ -112,8 +112,9 @@ def root_versions(root: str) -> str:
 
 def enter_root(root: str) -> str:
     """Shell commands that mount /proc in ``root`` and bind this repository, the shared folder, the
-    engine's Python and /tmp at their own paths in it: run in a private mount namespace."""
-    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.base_prefix, "/tmp"})
+    engine's Python (the test environment and the Python it is made from) and /tmp at their own
+    paths in it: run in a private mount namespace."""
+    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.prefix, sys.base_prefix, "/tmp"})
     mounts = [f"mkdir -p '{root}{p}' && mount --bind '{p}' '{root}{p}'" for p in binds if os.path.exists(p)]
     return "; ".join([f"set -e; mount -t proc proc '{root}/proc'", *mounts])
 
