@@ -231,6 +231,7 @@ class NeuralStyle(Gimp.PlugIn):
             engine = state.settings or InstallWindow(state, PLUGIN_DIR).run()
             if engine is None:
                 return _cancelled(procedure)
+            plugin_log.start(engine.logs)  # from the dialog on: the Preview's pictures and failures too
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
             fill_dialog(dialog, config, engine.device)
             panel = PreviewPanel(dialog, image, list(drawables), config, PLUGIN_DIR)

@@ -16,6 +16,7 @@ import engine_setup
 import gimp_io
 import messages
 import painting
+import plugin_log
 from gi.repository import Gtk
 from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
 from worker_client import WorkerClient, WorkerError
@@ -100,6 +101,7 @@ class PreviewPanel:
             elif outcome[0]:
                 self.picture.set_from_pixbuf(pixbuf_of(outcome[0][0][1], PREVIEW_SIDE))
                 self.label.set_text(f"Draft preview, painted in {time.monotonic() - started:.0f} s")
+                plugin_log.log.info("draft preview shown, painted in %.1f s", time.monotonic() - started)
 
         self.thread = in_background(work, finished)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+import plugin_log
 from gi.repository import GimpUi, Gtk, Pango
 from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
 from status_bar import StatusBar, progress_text
@@ -103,6 +104,7 @@ class ProgressWindow:
 
     def _show_preview(self, index, header, pixels):
         self.picture.set_from_pixbuf(pixbuf_of(pixels, PREVIEW_SIDE))
+        plugin_log.log.info("picture of '%s' shown at iteration %d", self.names[index], header["iteration"])
         self.layer.set_text(f"Painting '{self.names[index]}' ({index + 1}/{len(self.names)})")
         if not self._stop.is_set():
             self.dialog.set_response_sensitive(STOP, True)
