@@ -21,7 +21,7 @@ def memory_job_here(weights, shape, budget_gb, evaluations=3):
     after ``evaluations`` evaluations: its memory plan, time and this process's peak memory."""
     import numpy as np
 
-    from core import images, tiles
+    from core import images, plan, tiles
     from core.params import StyleParams
 
     content = images.resize(images.load_image(os.path.join(SAMPLES, "tubingen.jpg"))[..., :3], shape)
@@ -31,9 +31,15 @@ def memory_job_here(weights, shape, budget_gb, evaluations=3):
     engine = engine_for(weights)
     job = engine.plan(content, [style], params)
     size = job.sizes[-1]
-    polls = []
+    done = []  # one entry per evaluation: the stop is polled before each tile too, so polls are no count
     start = time.perf_counter()
-    result = engine.run(content, [style], params, should_stop=lambda: polls.append(1) or len(polls) > evaluations)
+    result = engine.run(
+        content,
+        [style],
+        params,
+        should_stop=lambda: len(done) >= evaluations,
+        on_evaluation=lambda image, loss: done.append(loss),
+    )
     border = tiles.halo(params.content_layers + params.style_layers)
     return {
         "size": f"{shape[1]}x{shape[0]}",
@@ -45,6 +51,7 @@ def memory_job_here(weights, shape, budget_gb, evaluations=3):
         "evaluations": result.evaluations,
         "seconds": time.perf_counter() - start,
         "peak_gib": peak_gib(),
+        "planned_gib": plan.planned_bytes(size) / 2**30,
     }
 
 
