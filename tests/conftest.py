@@ -43,6 +43,47 @@ def real_weights():
     return WEIGHTS_CACHE
 
 
+@pytest.fixture(scope="session")
+def compact_weights():
+    """The compact copy of the ImageNet VGG19 weights (the file the installer expands)."""
+    path = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
+    if not os.path.exists(path):
+        skip_or_fail(f"no compact weights at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shrunk_samples(tmp_path_factory):
+    """``shrunk_samples(width, height)``: the bundled photo (Tübingen) and style (The Starry Night)
+    as PNG files of that size, made once per size: {"tubingen": path, "starry_night": path}."""
+    from PIL import Image
+
+    made = {}
+
+    def shrunk(width, height):
+        if (width, height) not in made:
+            folder = tmp_path_factory.mktemp(f"samples-{width}x{height}")
+            made[width, height] = {}
+            for name in ("tubingen", "starry_night"):
+                with Image.open(os.path.join(ROOT, "samples", f"{name}.jpg")) as picture:
+                    picture.convert("RGB").resize((width, height)).save(folder / f"{name}.png")
+                made[width, height][name] = str(folder / f"{name}.png")
+        return made[width, height]
+
+    return shrunk
+
+
+@pytest.fixture
+def counting_python(tmp_path):
+    """A stand-in for the engine's Python that counts the workers started through it: (its path,
+    a function giving the count so far)."""
+    from tests.gimp_harness import python_script
+
+    starts = tmp_path / "starts"
+    python = python_script(tmp_path, "counting-python", f'echo start >> \'{starts}\'\nexec "$PYTHON" "$@"')
+    return python, lambda: len(starts.read_text().split()) if starts.exists() else 0
+
+
 @pytest.fixture(scope="module", params=GIMP_SUITES)
 def gimp(request):
     """Each root's GIMP in turn (``tests.gimp_harness.Gimp``): a test that takes it runs once per root."""

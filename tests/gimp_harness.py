@@ -20,6 +20,7 @@ from typing import NamedTuple
 from tests.conftest import GIMP_SUITES as SUITES
 from tests.conftest import ROOT
 
+ENGINE_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")  # the test environment holds the engine
 ROOTS = {suite: os.path.join(ROOT, ".cache", f"gimp-{suite}") for suite in SUITES}
 BATCH_ARGS = ["-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", "-"]
 RESULT_MARKER = "TEST-RESULT "  # what report() in PRELUDE prints before each result
@@ -138,6 +139,15 @@ def run_gimp(script: str, config_home: str, gimp: Gimp, timeout: float = 300):
         timeout=timeout,
     )
     return process, parse_reports(process.stderr)
+
+
+def python_script(folder, name, body):
+    """A shell script in ``folder`` that stands in for the engine's Python: ``body`` runs it as
+    ``$PYTHON "$@"``."""
+    path = folder / name
+    path.write_text(f"#!/bin/sh\nPYTHON='{ENGINE_PYTHON}'\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
 
 
 def decode_pixels(encoded: str, width: int, height: int):

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 GIMP_SCRIPTED = "tests/test_gimp_plugin.py::test_a_layer_becomes_a_new_stylised_layer_above_it[trixie]"
 WORKER_PAINTING = "tests/test_worker.py::test_the_workers_painting_is_the_engines"
+GIMP_WINDOWS = "tests/test_gimp_gui.py::test_preview_then_ok_then_stop_and_keep[trixie]"
 
 
 class Mutant(NamedTuple):
@@ -38,6 +39,7 @@ MUTANTS = (
             WORKER_PAINTING,
             "tests/test_real_weights.py::test_the_returned_picture_has_a_tenth_of_the_style_loss",
             GIMP_SCRIPTED,
+            GIMP_WINDOWS,
         ),
     ),
     Mutant(
@@ -62,7 +64,7 @@ MUTANTS = (
                 " * (images.np.arange(self.content.shape[-1]) > 2).astype(images.np.uint8),",
             ),
         ),
-        ("tests/test_worker.py::test_previews_come_only_when_asked_small_and_with_the_contents_channels",),
+        ("tests/test_worker.py::test_previews_come_only_when_asked_small_and_with_the_contents_channels", GIMP_WINDOWS),
     ),
     Mutant(
         "swaps red and blue in the worker's result",

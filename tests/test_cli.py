@@ -119,10 +119,10 @@ def test_real_run_writes_the_painting(real_weights, tmp_path):
     assert quantile_distance(painted, style_colours) < 0.9 * quantile_distance(photo_small, style_colours)
 
 
-def test_a_16_bit_grey_picture_is_painted_not_whitened(real_weights, tmp_path):
+def test_a_16_bit_grey_picture_is_painted_not_whitened(real_weights, tmp_path, shrunk_samples):
     """Pillow's own conversion clips 16-bit values to white; the painting must keep the picture."""
-    with Image.open(os.path.join(SAMPLES, "tubingen.jpg")) as photo:
-        grey = np.asarray(photo.convert("L").resize((96, 72)), np.uint16) * 257
+    with Image.open(shrunk_samples(96, 72)["tubingen"]) as photo:
+        grey = np.asarray(photo.convert("L"), np.uint16) * 257
     content, out = tmp_path / "grey16.png", tmp_path / "result.png"
     Image.fromarray(grey).save(content)
     before = content.read_bytes()

@@ -14,7 +14,6 @@ import shutil
 import pytest
 
 from installer import matrix, release
-from tests.conftest import SHARED_VGG19, skip_or_fail
 from tests.gimp_harness import PRELUDE, parse_reports, run_in_fresh_root
 
 pytestmark = pytest.mark.gimp
@@ -37,16 +36,13 @@ report(installed=installed, install_error=None if installed else result.index(1)
 """
 
 
-def test_unzip_into_plug_ins_install_from_gimp_then_paint(gimp, tmp_path):
+def test_unzip_into_plug_ins_install_from_gimp_then_paint(gimp, tmp_path, compact_weights):
     expected = matrix.choose([matrix.Interpreter("python3", gimp.python, "linux-x86_64")], nvidia=False)
-    compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
-    if not os.path.exists(compact):
-        skip_or_fail(f"no compact weights at {compact}")
     archive = release.write_release(str(tmp_path / "dist"))
     samples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
     binds = {
         archive: "/srv/neural-style.zip",
-        compact: "/srv/vgg19_notop_q8.npz",
+        compact_weights: "/srv/vgg19_notop_q8.npz",
         samples: "/usr/share/neural-style-samples",
     }
     ca = ""

@@ -6,7 +6,6 @@ image holds; the buttons are pressed with xdotool (their mnemonics) and the wind
 by screenshots. The real worker and the real weights paint small pictures quickly.
 """
 
-import os
 import subprocess
 import time
 
@@ -16,7 +15,8 @@ from PIL import Image
 
 from tests.gimp_gui import GuiSession
 from tests.gimp_harness import decode_pixels
-from tests.test_gimp_plugin import counting_python, install
+from tests.screen_pictures import edge_correlation, picture_at, picture_place, shrunk
+from tests.test_gimp_plugin import install
 
 pytestmark = pytest.mark.gimp
 SUCCESS, CANCEL = 3, 4  # Gimp.PDBStatusType
@@ -41,23 +41,19 @@ report(stage="done", status=int(result.index(0)), before=before, after=describe(
 
 
 @pytest.fixture
-def artist(gimp, tmp_path, real_weights):
+def artist(gimp, tmp_path, real_weights, shrunk_samples, counting_python):
     """Start GIMP with the plug-in, a 320x240 picture and a style; yields a ``Session``."""
-    for name, size in (("tubingen", (320, 240)), ("starry_night", (200, 160))):
-        with Image.open(os.path.join(os.path.dirname(__file__), "..", "samples", f"{name}.jpg")) as picture:
-            picture.convert("RGB").resize(size).save(tmp_path / f"{name}.png")
+    samples = shrunk_samples(320, 240)
     log = tmp_path / "logs" / "worker.log"  # in the worker's command line: pgrep finds the worker by it
-    python, starts = counting_python(tmp_path)
+    python, starts = counting_python
     sessions = []
 
     def start(quality):
-        script = SCRIPT.format(
-            content=str(tmp_path / "tubingen.png"), style=str(tmp_path / "starry_night.png"), quality=quality
-        )
+        script = SCRIPT.format(content=samples["tubingen"], style=samples["starry_night"], quality=quality)
         gui = GuiSession(gimp, install(gimp, tmp_path, real_weights, python), script).__enter__()
         sessions.append(gui)
         gui.wait_for_reports(1, timeout=300)
-        return Session(gui, tmp_path, str(log), starts)
+        return Session(gui, tmp_path, str(log), starts, samples["tubingen"])
 
     yield start
     for gui in sessions:
@@ -65,8 +61,10 @@ def artist(gimp, tmp_path, real_weights):
 
 
 class Session:
-    def __init__(self, gui, folder, worker_tag, starts):
-        self.gui, self.folder, self.worker_tag, self.starts = gui, folder, worker_tag, starts
+    def __init__(self, gui, folder, worker_tag, worker_starts, photo):
+        self.gui, self.folder, self.worker_tag, self.worker_starts, self.photo = (
+            gui, folder, worker_tag, worker_starts, photo,
+        )  # fmt: skip
         self.shots = 0
 
     def shot(self, window) -> np.ndarray:
@@ -102,62 +100,11 @@ class Session:
             time.sleep(0.5)
         return found
 
-    def worker_starts(self) -> int:
-        return len(self.starts.read_text().split()) if self.starts.exists() else 0
-
-
-def grey(rgb):
-    return rgb[..., :3].astype(float) @ [0.299, 0.587, 0.114]
-
-
-def edges(rgb):
-    rows, columns = np.gradient(grey(rgb))
-    return np.hypot(rows, columns)
-
-
-def picture_place(blank, shown, size) -> tuple:
-    """Where a picture of ``size`` (width, height) appeared: the window of that size in which the
-    most pixels changed between two screenshots (labels and bars changing elsewhere change far
-    fewer). Returns (top, left)."""
-    height, width = min(blank.shape[0], shown.shape[0]), min(blank.shape[1], shown.shape[1])
-    changed = np.abs(blank[:height, :width] - shown[:height, :width]).sum(axis=2) > 30
-    counts = window_sums(changed.astype(float), size[1], size[0])
-    return np.unravel_index(np.argmax(counts), counts.shape)
-
-
-def window_sums(values, height, width):
-    """The sum of ``values`` over every height x width window, by its top-left corner."""
-    total = np.pad(values, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    return total[height:, width:] - total[:-height, width:] - total[height:, :-width] + total[:-height, :-width]
-
-
-def picture_at(screen, place, size):
-    return screen[place[0] : place[0] + size[1], place[1] : place[1] + size[0]]
-
-
-def edge_correlation(a, b) -> float:
-    """How alike two pictures' shapes are: the normalised correlation (-1 to 1) of their edges at a
-    quarter of their size, where a painting's brush strokes blur away and the photo's shapes stay
-    (a Preview of the photo scores about 0.7, of the photo upside down or of the style about 0)."""
-    ea, eb = (edges(quarter(x))[1:-1, 1:-1] for x in (a, b))
-    ea, eb = ea - ea.mean(), eb - eb.mean()
-    return float((ea * eb).sum() / np.sqrt((ea**2).sum() * (eb**2).sum()))
-
-
-def quarter(rgb):
-    height, width = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
-    return rgb[:height, :width].reshape(height // 4, 4, width // 4, 4, -1).mean((1, 3))
-
-
-def shrunk(path, size):
-    with Image.open(path) as picture:
-        return np.asarray(picture.convert("RGB").resize(size, Image.Resampling.BILINEAR), np.int16)
-
 
 def test_preview_then_ok_then_stop_and_keep(artist):
     session = artist("standard")
     size = (256, 192)  # the Preview's picture
-    photo = shrunk(session.folder / "tubingen.png", size)
+    photo = shrunk(session.photo, size)
     dialog = session.gui.window("Neural Style Transfer")
     blank = session.shot(dialog)
     session.gui.key(dialog, "alt+p")
@@ -175,7 +122,7 @@ def test_preview_then_ok_then_stop_and_keep(artist):
     window = session.gui.window("painting", timeout=60)
     blank = session.shot(window)
     size = (320, 240)  # the progress window's picture
-    photo = shrunk(session.folder / "tubingen.png", size)
+    photo = shrunk(session.photo, size)
     session.wait_for_log("picture of 'Background' shown", 1)
     shown = session.shot(window)
     place = picture_place(blank, shown, size)

@@ -13,9 +13,10 @@ from PIL import Image
 
 from installer import settings
 from installer.plugin import install_plugin
-from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
+from tests.conftest import ROOT
 from tests.gimp_gui import GuiSession
-from tests.test_gimp_gui import SCRIPT, changed_pixels
+from tests.screen_pictures import changed_pixels, edge_correlation, picture_at, picture_place, shrunk
+from tests.test_gimp_gui import SCRIPT
 
 pytestmark = pytest.mark.gimp
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"  # this machine's trust store, for downloads behind its proxy
@@ -37,14 +38,9 @@ def wait_for_text_gone(gui, name, timeout):
     raise AssertionError(f"the window {name!r} stayed:\n{gui.log()[-3000:]}")
 
 
-def test_install_from_the_filter_then_preview(gimp, tmp_path):
-    compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
-    if not os.path.exists(compact):
-        skip_or_fail(f"no compact weights at {compact}")
-    weights = str(shutil.copy(compact, tmp_path / "vgg19_notop_q8.npz"))  # where the root sees it
-    for name, size in (("tubingen", (320, 240)), ("starry_night", (200, 160))):
-        with Image.open(os.path.join(ROOT, "samples", f"{name}.jpg")) as picture:
-            picture.convert("RGB").resize(size).save(tmp_path / f"{name}.png")
+def test_install_from_the_filter_then_preview(gimp, tmp_path, compact_weights, shrunk_samples):
+    weights = str(shutil.copy(compact_weights, tmp_path / "vgg19_notop_q8.npz"))  # where the root sees it
+    samples = shrunk_samples(320, 240)
     profile = tmp_path / "config"
     plugins = profile / gimp.plugins
     plugins.mkdir(parents=True)
@@ -53,9 +49,7 @@ def test_install_from_the_filter_then_preview(gimp, tmp_path):
     environ = {}
     if os.path.exists(HOST_CA):
         environ["SSL_CERT_FILE"] = str(shutil.copy(HOST_CA, tmp_path / "host-ca.crt"))
-    script = SCRIPT.format(
-        content=str(tmp_path / "tubingen.png"), style=str(tmp_path / "starry_night.png"), quality="draft"
-    )
+    script = SCRIPT.format(content=samples["tubingen"], style=samples["starry_night"], quality="draft")
     os.makedirs(SCREENSHOTS, exist_ok=True)
     with GuiSession(gimp, str(profile), script, environ) as gui:
         window = gui.window("install the engine")
@@ -93,9 +87,16 @@ def test_install_from_the_filter_then_preview(gimp, tmp_path):
         empty = shot(gui, dialog, str(tmp_path / "dialog.png"))
         gui.key(dialog, "alt+p")
         deadline = time.monotonic() + 240
-        while changed_pixels(empty, shot(gui, dialog, str(tmp_path / "preview.png"))) < 3000:
+        log = data / "logs" / "plugin.log"
+        while "draft preview shown" not in (log.read_text() if log.exists() else ""):
             assert time.monotonic() < deadline, gui.log()[-3000:]
-            time.sleep(3)
+            time.sleep(1)
+        time.sleep(1)  # drawn on GTK's next idle
+        shown = shot(gui, dialog, str(tmp_path / "preview.png"))
+        size = (256, 192)
+        draft = picture_at(shown, picture_place(empty, shown, size), size)
+        photo = shrunk(samples["tubingen"], size)
+        assert edge_correlation(draft, photo) > 0.4 and np.abs(draft - photo).mean() > 10  # the photo, painted
         gui.key(dialog, "Escape")
         report = gui.wait_for_reports(2, timeout=120)[-1]
         assert report["after"] == report["before"]

@@ -11,24 +11,19 @@ from core import __version__
 from installer import settings
 from installer.plugin import install_plugin
 from tests.conftest import ROOT
-from tests.gimp_harness import decode_pixels, run_gimp
+from tests.gimp_harness import ENGINE_PYTHON, decode_pixels, python_script, run_gimp
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.gimp
-ENGINE_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 FAST = "quality='custom', iterations=4, working_size=64"
 AT_LAYER_SIZE = "quality='custom', iterations=4, working_size=0"  # no scaling: pixels compare one to one
 
 
 @pytest.fixture(scope="module")
-def pictures(tmp_path_factory):
+def pictures(shrunk_samples, tmp_path_factory):
     """Small copies of the samples (fast runs), an RGBA picture with a transparent corner and a grey one."""
     folder = tmp_path_factory.mktemp("pictures")
-    paths = {}
-    for name in ("tubingen", "starry_night"):
-        with Image.open(os.path.join(ROOT, "samples", f"{name}.jpg")) as image:
-            image.convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
-        paths[name] = str(folder / f"{name}.png")
+    paths = dict(shrunk_samples(96, 72))
     empty = np.zeros((64, 64, 4), np.uint8)
     Image.fromarray(empty).save(folder / "empty.png")
     paths["empty"] = str(folder / "empty.png")
@@ -52,25 +47,11 @@ def install(gimp, tmp_path, weights, python=ENGINE_PYTHON):
     return str(config)
 
 
-def python_script(tmp_path, name, body):
-    """A shell script that stands in for the engine's Python: ``body`` runs it as ``$PYTHON "$@"``."""
-    path = tmp_path / name
-    path.write_text(f"#!/bin/sh\nPYTHON='{ENGINE_PYTHON}'\n{body}\n")
-    path.chmod(0o755)
-    return str(path)
-
-
 def run(gimp, config, script):
     process, reports = run_gimp(script, config, gimp)
     assert reports, f"GIMP reported nothing:\n{process.stdout}\n{process.stderr[-3000:]}"
     assert reports[0]["gimp"].startswith(gimp.version + "."), reports[0]["gimp"]  # the GIMP meant
     return reports[0], process
-
-
-def counting_python(tmp_path):
-    """The engine's Python behind a script that counts how often the worker is started."""
-    starts = tmp_path / "starts"
-    return python_script(tmp_path, "counting-python", f'echo start >> \'{starts}\'\nexec "$PYTHON" "$@"'), starts
 
 
 def test_a_layer_becomes_a_new_stylised_layer_above_it(gimp, pictures, tmp_path, real_weights):
@@ -115,8 +96,8 @@ report(ok=ok, error=error, before=before, after=describe(image), painted=layer_p
     assert np.abs(painted - original).mean() > 10  # and painted
 
 
-def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights):
-    python, starts = counting_python(tmp_path)
+def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights, counting_python):
+    python, starts = counting_python
     config = install(gimp, tmp_path, real_weights, python)
     report, _ = run(
         gimp,
@@ -137,7 +118,7 @@ report(ok=ok, error=error, after=describe(image), pixels=[layer_pixels(layer) fo
     assert names[0].startswith("copy in the style of") and names[1] == "copy"
     assert names[2].startswith("Background in the style of ") and len(names) == 4  # names: the test above
     assert (report["after"][0]["x"], report["after"][0]["y"]) == (30, 5)
-    assert starts.read_text().count("start") == 1
+    assert starts() == 1
     new_copy, copy, new_background, background = (decode_pixels(p, 96, 72)[..., :3] for p in report["pixels"])
     for new, source in ((new_copy, copy), (new_background, background)):  # each new layer is painted
         assert np.abs(new.astype(int) - source).mean() > 10
@@ -208,9 +189,9 @@ while chunk := os.read(worker.stdout.fileno(), 1 << 16):
     ],
 )
 def test_failures_return_an_error_status_and_leave_the_image_as_it_was(
-    gimp, pictures, tmp_path, real_weights, case, expected
+    gimp, pictures, tmp_path, real_weights, counting_python, case, expected
 ):
-    python, starts = counting_python(tmp_path)
+    python, starts = counting_python
     weights = real_weights
     options = "quality='custom', iterations=5, working_size=64"
     if case == "killed-worker":  # the worker dies by SIGKILL mid-job, right after its first progress
@@ -249,7 +230,7 @@ report(ok=ok, error=error, before=before, after=describe(image))
     assert report["after"] == report["before"]
     assert "Traceback" not in process.stderr or case == "unexpected"
     if case in ("tiny-layer", "empty-style", "no-style", "layer-group"):
-        assert not starts.exists()  # refused before the engine started
+        assert starts() == 0  # refused before the engine started
     if case == "damaged-weights":  # the artist is pointed at the log, which has the engine's words
         log_file = report["error"].split("Details are in ")[1]
         assert log_file == str(tmp_path / "logs" / "plugin.log")

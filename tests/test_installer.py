@@ -16,7 +16,7 @@ from installer import environment, install, locations, matrix, settings, steps, 
 from installer.plugin import PLUGIN_NAME
 from installer.progress import Cancelled
 from installer.steps import InstallError
-from tests.conftest import ROOT, SHARED_VGG19, skip_or_fail
+from tests.conftest import ROOT, skip_or_fail
 
 
 def make(*parts):
@@ -100,14 +100,6 @@ def offline_environment():
     """pip without this machine's local package mirrors, so that no network means no packages."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     return dict(env, PIP_CONFIG_FILE=os.devnull)
-
-
-@pytest.fixture(scope="module")
-def compact_weights():
-    path = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
-    if not os.path.exists(path):
-        skip_or_fail(f"no compact weights at {path}")
-    return path
 
 
 def install_into(base, weights, *options):

@@ -70,15 +70,10 @@ def test_truncated_or_wrong_weights_file(tmp_path, real_weights):
         assert "\n" not in str(error.value) and "sblock" not in str(error.value)  # h5py's words go to the log
 
 
-def test_compact_weights_expand_to_the_same_network(tmp_path, real_weights):
+def test_compact_weights_expand_to_the_same_network(tmp_path, real_weights, compact_weights):
     import numpy as np
 
-    from tests.conftest import SHARED_VGG19, skip_or_fail
-
-    compact = os.path.join(SHARED_VGG19, "vgg19_notop_q8.npz")
-    if not os.path.exists(compact):
-        skip_or_fail(f"no compact weights at {compact}")
-    expanded = vgg.expand_compact_weights(compact, str(tmp_path / "vgg.weights.h5"))
+    expanded = vgg.expand_compact_weights(compact_weights, str(tmp_path / "vgg.weights.h5"))
     x = np.random.default_rng(0).normal(0, 50, (1, 40, 40, 3)).astype("float32")
     layers = ("block5_conv2",)
     ours = np.asarray(VGG19Features(expanded).extractor(layers)(x))
