@@ -39,7 +39,9 @@ def real_weights():
         if not os.path.isdir(SHARED_VGG19):
             skip_or_fail(f"no real VGG19 weights: set NEURAL_STYLE_WEIGHTS or provide {SHARED_VGG19}")
         os.makedirs(os.path.dirname(WEIGHTS_CACHE), exist_ok=True)
-        subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), WEIGHTS_CACHE], check=True)
+        made = f"{WEIGHTS_CACHE[:-3]}-{os.getpid()}.h5"  # test processes running side by side each make
+        subprocess.run([sys.executable, os.path.join(SHARED_VGG19, "to_keras_h5.py"), made], check=True)
+        os.replace(made, WEIGHTS_CACHE)  # whole files, and the last one in wins
     return WEIGHTS_CACHE
 
 

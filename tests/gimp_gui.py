@@ -17,7 +17,8 @@ import time
 
 from tests.gimp_harness import PRELUDE, Gimp, enter_root, parse_reports
 
-DISPLAY = ":77"
+# A screen per test process (pytest-xdist's workers gw0, gw1, ...: :77, :78, ...), so windows never meet.
+DISPLAY = f":{77 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:])}"
 SCREEN = "1280x960x24"
 # Runs inside the root: the screen (or a window's box on it) as a PNG.
 GRAB = """

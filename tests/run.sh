@@ -2,7 +2,8 @@
 # The one test command: makes the test environment .venv from its lock file (tests/requirements.txt,
 # locked for Python 3.11 on Linux x86-64), and, when run as root, the two pristine GIMP roots the
 # real-GIMP tiers run in (.cache/gimp-trixie: GIMP 3.0, Python 3.13; .cache/gimp-sid: GIMP 3.2,
-# Python 3.14; a few minutes each, once). Then runs pytest with any arguments.
+# Python 3.14; a few minutes each, once). Then runs pytest, a test process per core, with any
+# arguments.
 set -eu
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -29,4 +30,8 @@ if [ "$(id -u)" = 0 ]; then
     tests/provision_gimp.sh trixie .cache/gimp-trixie
     tests/provision_gimp.sh sid .cache/gimp-sid
 fi
-exec .venv/bin/python -m pytest "$@"
+# A test process per core, at most four (each may hold a GIMP and a worker of a few GB; pytest-xdist);
+# worksteal evens out the long tests at the end.
+processes=$(nproc 2>/dev/null || echo 1)
+[ "$processes" -le 4 ] || processes=4
+exec .venv/bin/python -m pytest -n "$processes" --dist worksteal "$@"
