@@ -186,8 +186,9 @@ def explain_python_download_failure(output: str, version: str) -> str:
 
 
 def explain_pip_failure(output: str) -> str:
-    """One line for people from what pip printed when it failed."""
-    lowered = output.lower()
+    """One line for people from what pip printed when it failed (uv wraps its long lines at its
+    idea of the terminal's width, so the signs are looked for with the lines joined)."""
+    lowered = " ".join(output.lower().split())
     if "no space left on device" in lowered:
         return "the disk is full: free some space and run the installer again"
     if any(sign in lowered for sign in NETWORK_TROUBLE):

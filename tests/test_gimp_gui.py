@@ -6,6 +6,7 @@ image holds; the buttons are pressed with xdotool (their mnemonics) and the wind
 by screenshots. The real worker and the real weights paint small pictures quickly.
 """
 
+import re
 import subprocess
 import time
 
@@ -87,6 +88,19 @@ class Session:
             f"the plug-in did not log {text!r} {count} times within {timeout} s:\n{self.gui.log()[-3000:]}"
         )
 
+    def wait_for_picture(self, iteration, timeout=180) -> int:
+        """Until the progress window has shown a picture of ``iteration`` or later (the plug-in
+        logs each); returns the iteration shown."""
+        log = self.folder / "logs" / "plugin.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = [int(n) for n in re.findall(r"shown at iteration (\d+)", log.read_text() if log.exists() else "")]
+            if shown and max(shown) >= iteration:
+                time.sleep(1)  # the picture is drawn on GTK's next idle
+                return max(shown)
+            time.sleep(0.5)
+        raise AssertionError(f"no picture of iteration {iteration} within {timeout} s:\n{self.gui.log()[-3000:]}")
+
     def done(self) -> dict:
         return self.gui.wait_for_reports(2, timeout=180)[-1]
 
@@ -123,12 +137,12 @@ def test_preview_then_ok_then_stop_and_keep(artist):
     blank = session.shot(window)
     size = (320, 240)  # the progress window's picture
     photo = shrunk(session.photo, size)
-    session.wait_for_log("picture of 'Background' shown", 1)
+    first_iteration = session.wait_for_picture(1)
     shown = session.shot(window)
     place = picture_place(blank, shown, size)
     first = picture_at(shown, place, size)
     assert edge_correlation(first, photo) > 0.4
-    session.wait_for_log("picture of 'Background' shown", 3)
+    session.wait_for_picture(first_iteration + 10)  # ten iterations on
     later = picture_at(session.shot(window), place, size)
     assert np.abs(later - first).mean() > 1  # the painting grows
     session.gui.key(window, "alt+s")  # Stop and keep

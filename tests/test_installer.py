@@ -452,3 +452,12 @@ def test_every_windows_engine_fits_windows_path_limit_for_a_long_user_name(lock)
             environment.check_path_length(deep, choice, long_paths=False)
         assert "LongPathsEnabled" in str(refused.value) and "\n" not in str(refused.value)
         environment.check_path_length(deep, choice, long_paths=True)
+
+
+def test_a_network_failure_is_said_so_even_when_uv_wraps_its_lines():
+    """uv wraps long lines at its idea of the terminal's width (seen when tests ran side by side)."""
+    wrapped = (
+        "error: Request failed after 3 retries in 6.8s\n  cause: dns error\n"
+        "  cause: failed to lookup address information: Temporary failure in name\n  resolution\n"
+    )
+    assert environment.explain_pip_failure(wrapped).startswith("could not download the engine's packages")
