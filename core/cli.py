@@ -1,7 +1,8 @@
 """The command line for people: ``python -m core CONTENT STYLE [STYLE ...] -o OUT.png``.
 
 Bad input ends with one line on stderr and exit code 2; Ctrl-C stops early and still saves the
-best image so far.
+best image so far (nothing, when nothing was painted yet). The artist's pictures are never
+written to.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("content", help="the picture to repaint")
     p.add_argument("styles", nargs="+", metavar="style", help="one or more style pictures")
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps transparency)")
-    p.add_argument("--size", type=int, help=f"long side of the result in pixels (default {d.size})")
+    p.add_argument(
+        "--size", type=int, help=f"long side of the result in pixels, 0 for the picture's own (default {d.size})"
+    )
     p.add_argument("--iterations", type=int, help=f"L-BFGS iterations at the full size (default {d.iterations})")
     p.add_argument(
         "--coarse-iterations",
@@ -148,15 +151,24 @@ def main(argv=None) -> int:
     from core.weights import WeightsError
 
     try:
+        full_size = args.size == 0  # the picture's own size, as GIMP's working size 0
+        if full_size:
+            args.size = None
         params = params_from_args(args)
-        images.check_writable(args.output)
+        images.check_writable(args.output, [args.content, *args.styles])
         content = images.load_image(args.content)
+        if full_size:
+            params = params.replace(size=max(content.shape[:2]))
         styles = [images.load_image(path) for path in args.styles]
-        for note in filter(None, map(images.animation_note, [args.content, *args.styles])):
+        pictures = [args.content, *args.styles]
+        for note in filter(None, [*map(images.animation_note, pictures), *map(images.profile_note, pictures)]):
             print(f"python -m core: {note}", file=sys.stderr)
         images.check_inputs(content, styles, params)
         result = _stylise(content, styles, params, args)
-        images.save_image(result.pixels, args.output)
+        if result.cancelled and not result.iterations:
+            print("python -m core: stopped before anything was painted; nothing was written", file=sys.stderr)
+            return 130
+        images.save_image(result.pixels, args.output, srgb_tag=images.profile_note(args.content) is not None)
     except ParamError as error:
         print(f"python -m core: error: {in_flag_words(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -185,6 +197,8 @@ def _stylise(content, styles, params, args):
     from core.weights import resolve_weights
 
     network = VGG19Features(resolve_weights(args.weights))
+    engine = StyleTransfer(network)
+    print(f"python -m core: {engine.plan(content, styles, params).summary()}", file=sys.stderr)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     bar = tqdm(total=1, unit="it", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
@@ -196,7 +210,7 @@ def _stylise(content, styles, params, args):
         bar.refresh()
 
     try:
-        return StyleTransfer(network).run(content, styles, params, on_progress, stop.is_set)
+        return engine.run(content, styles, params, on_progress, stop.is_set)
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)

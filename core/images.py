@@ -6,12 +6,14 @@ RGB in 0..255 and hands the alpha channel back untouched.
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from core.protocol import MIN_SIDE
+from core.protocol import MAX_SIDE, MIN_SIDE
 
 # ImageNet channel means in BGR order, as Keras' VGG19 "caffe" preprocessing subtracts them.
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -27,22 +29,64 @@ class ImageError(ValueError):
     """An input or output image cannot be used; the text says which and why."""
 
 
+# Pictures up to the engine's largest side squared are normal here; Pillow warns at 89 megapixels.
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+
+
 def load_image(path: str) -> np.ndarray:
-    """Read any Pillow-readable file as uint8 RGBA; 16-bit and 32-bit greys are scaled to 8 bits,
-    not clipped (Pillow's own conversion would clip them, turning most pictures white)."""
+    """Read any Pillow-readable file as uint8 RGBA, upright (its EXIF orientation applied, as
+    viewers do) and in sRGB (an embedded profile converted: VGG19 was trained on sRGB); 16-bit and
+    32-bit greys are scaled to 8 bits, not clipped (Pillow's own conversion would clip them,
+    turning most pictures white)."""
     if not os.path.exists(path):
         raise ImageError(f"{path}: no such file")
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes)")
     try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            deep = mode.startswith("I;16") or mode in ("I", "F")
-            values = np.asarray(image, dtype=np.float64) if deep else np.asarray(image.convert("RGBA"), np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                opened.load()
+                ImageOps.exif_transpose(opened, in_place=True)
+                image = _in_srgb(opened)
+                mode = image.mode
+                deep = mode.startswith("I;16") or mode in ("I", "F")
+                values = np.asarray(image, np.float64) if deep else np.asarray(image.convert("RGBA"), np.uint8)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageError(f"{path}: larger than {MAX_SIDE}x{MAX_SIDE} pixels, the most Neural Style takes") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{path}: not a readable image ({error.__class__.__name__})") from None
     return _deep_grey_as_rgba(values, mode, path) if deep else values.copy()
+
+
+def profile_note(path: str) -> str | None:
+    """A line saying that ``path``'s colour profile was converted to sRGB, or None (no profile, or sRGB's)."""
+    try:
+        with Image.open(path) as image:
+            name = _foreign_profile(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return f"{path}: converted from its colour profile ({name}) to sRGB" if name else None
+
+
+def _foreign_profile(image) -> str | None:
+    """The description of an embedded colour profile other than sRGB, or None."""
+    data = image.info.get("icc_profile")
+    if not data or image.mode not in ("RGB", "RGBA"):
+        return None
+    try:
+        name = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(data))).strip()
+    except (OSError, ImageCms.PyCMSError):
+        return None
+    return None if "srgb" in name.lower() else name or "unnamed"
+
+
+def _in_srgb(image):
+    """The picture converted to sRGB from an embedded profile that is not sRGB's."""
+    if not _foreign_profile(image):
+        return image
+    source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode)
 
 
 def animation_note(path: str) -> str | None:
@@ -70,15 +114,21 @@ def _deep_grey_as_rgba(values, mode, path) -> np.ndarray:
     return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
 
 
-def check_writable(path: str) -> None:
-    """Fail before a long run when the output could not be saved."""
+def check_writable(path: str, inputs=()) -> None:
+    """Fail before a long run when the output could not be saved, or would overwrite one of the
+    ``inputs`` (the artist's pictures are never modified)."""
     extension = os.path.splitext(path)[1].lower()
-    if extension not in Image.registered_extensions():
-        raise ImageError(f"{path}: unknown image type {extension or '(no extension)'}; use .png or .jpg")
+    kind = Image.registered_extensions().get(extension)
+    if kind is None or kind not in Image.SAVE:
+        writable = ", ".join(WRITABLE)
+        what = "an unknown image type" if kind is None else f"a type that can be read but not written ({kind})"
+        raise ImageError(f"{path}: {extension or '(no extension)'} is {what}; write one of {writable}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ImageError(f"{path}: the folder {folder} does not exist")
     existed = os.path.exists(path)
+    if existed and any(os.path.exists(given) and os.path.samefile(path, given) for given in inputs):
+        raise ImageError(f"{path}: that is one of the input pictures; choose another output file")
     try:  # by trying: permissions alone do not tell (a read-only disk, /proc, a full quota)
         with open(path, "ab"):
             pass
@@ -88,13 +138,18 @@ def check_writable(path: str) -> None:
         os.remove(path)
 
 
-def save_image(pixels: np.ndarray, path: str) -> None:
-    """Write uint8 RGB or RGBA; formats without alpha (JPEG) get the RGB part."""
+WRITABLE = (".png", ".jpg", ".tif", ".webp", ".bmp")  # the output types named when one cannot be written
+
+
+def save_image(pixels: np.ndarray, path: str, srgb_tag: bool = False) -> None:
+    """Write uint8 RGB or RGBA; formats without alpha (JPEG) get the RGB part. ``srgb_tag``: embed
+    the sRGB profile (when an input's profile was converted, the output says what it is)."""
     image = Image.fromarray(pixels)
     if image.mode == "RGBA" and os.path.splitext(path)[1].lower() in (".jpg", ".jpeg", ".bmp"):
         image = image.convert("RGB")
+    options = {"icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()} if srgb_tag else {}
     try:
-        image.save(path)
+        image.save(path, **options)
     except OSError as error:
         raise ImageError(f"{path}: could not save ({error})") from None
 

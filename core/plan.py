@@ -46,6 +46,25 @@ class JobPlan:
     precision: str  # the network's arithmetic: "float32" or "bfloat16"
     budget_bytes: float
     sizes: tuple  # SizePlan per level, coarse to fine
+    tile_border: int  # px around a tile's interior (``core.tiles.halo`` of the job's layers)
+
+    def summary(self) -> str:
+        """What the job will do, in one line for people, before it starts: "2 sizes: 3000x2250
+        whole, 6000x4500 in 24 tiles of 1200 px; about 9.6 GB of memory (of 18 GB); CPU, bfloat16"."""
+        parts = []
+        for size in self.sizes:
+            height, width = size.shape
+            if size.tile_side:
+                count = len(tiles.plan_tiles(size.shape, size.tile_side, self.tile_border))
+                parts.append(f"{width}x{height} in {count} tiles of {size.tile_side} px")
+            else:
+                parts.append(f"{width}x{height} whole")
+        peak = max(planned_bytes(size) for size in self.sizes)
+        count = len(self.sizes)
+        return (
+            f"{count} size{'s' * (count > 1)}: {', '.join(parts)}; about {peak / 1e9:.1f} GB of memory "
+            f"(of {self.budget_bytes / 1e9:.0f} GB); {self.device}, {self.precision}"
+        )
 
 
 def plan_job(params, out_shape: tuple) -> JobPlan:
@@ -63,7 +82,7 @@ def plan_job(params, out_shape: tuple) -> JobPlan:
         if on_device and tile_side is None:
             name, history = "device", MAX_HISTORY
         sizes.append(SizePlan(tuple(shape), tile_side, name, history))
-    return JobPlan(device, _precision(params), budget, tuple(sizes))
+    return JobPlan(device, _precision(params), budget, tuple(sizes), border)
 
 
 def memory_budget_bytes(params) -> float:

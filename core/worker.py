@@ -261,6 +261,9 @@ class Server:
             on_stage=on_stage,
             previews=_previews(header.get("preview"), send_preview),
         )
+        if result.cancelled and not result.iterations:  # stopped before anything was painted: no picture
+            self.send(protocol.cancelled(job_id, losses=result.losses))
+            return
         out = result.pixels if mask is None else images.apply_mask(result.pixels, mask)
         height, width, channels = out.shape
         build = protocol.cancelled if result.cancelled else protocol.result

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 
 from installer import environment, fs, locations, matrix, settings
 from installer.download import CertificateError, DownloadError, download
@@ -157,15 +158,31 @@ def _check(cancelled):
 def _make_data_folder(data):
     try:
         os.makedirs(data, exist_ok=True)
-        probe = os.path.join(data, ".writable")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
     except OSError as error:
-        raise InstallError(
-            f"the engine's folder {data} cannot be written ({error.strerror}): choose another one with "
-            "--data-dir, or give your user the right to write there"
-        ) from None
+        raise InstallError(_unwritable_sentence(data, error)) from None
+    problem = unwritable(data)
+    if problem:
+        raise InstallError(problem)
+
+
+def unwritable(data: str) -> str:
+    """Why the engine's folder cannot be written, in one line, or "": tried with a throw-away file
+    in it or, before it exists, in the nearest folder above it (so nothing is left behind)."""
+    try:
+        with tempfile.TemporaryFile(dir=environment.existing_parent(data)):
+            pass
+    except InstallError as error:
+        return str(error)
+    except OSError as error:
+        return _unwritable_sentence(data, error)
+    return ""
+
+
+def _unwritable_sentence(data, error: OSError) -> str:
+    return (
+        f"the engine's folder {data} cannot be written ({error.strerror}): choose another one with "
+        "--data-dir, or give your user the right to write there"
+    )
 
 
 def _copy_engine(data: str) -> str:

@@ -8,7 +8,7 @@ import shutil
 
 from installer import locations, matrix
 from installer.environment import env_python
-from installer.install import MARKER, engine_version, handshake, log_folder
+from installer.install import MARKER, engine_version, handshake, log_folder, unwritable
 from installer.plugin import PLUGIN_NAME, remove_plugin
 from installer.steps import InstallError
 
@@ -28,15 +28,19 @@ def uninstall(data: str, folders: list, echo=print) -> None:
 def check(data: str, folders: list) -> tuple:
     """(what is installed, in one line or "", problems in plain words); no problems means all is well."""
     marker = _marker(data)
+    problem = unwritable(data)
     if not marker:
-        return "", [f"Neural Style is not installed (or its installation did not finish) in {data}: run the installer"]
+        return "", [
+            problem
+            or f"Neural Style is not installed (or its installation did not finish) in {data}: run the installer"
+        ]
     label = matrix.VARIANTS.get(marker.get("variant", ""), matrix.VARIANTS["tensorflow"]).label
     summary = (
         f"engine {marker.get('version')}: {label} for Python {marker.get('python', '?')}, computing "
         f"on {marker.get('device', '?')}, in {marker.get('env', data)} (the command line: "
         f"{env_python(marker.get('env', ''))} -m core); logs in {log_folder(data)}"
     )
-    problems = []
+    problems = [problem] if problem else []  # an installed engine that can no longer be updated or log
     if marker.get("version") != engine_version():
         problems.append(
             f"the installed engine is version {marker.get('version')}, this installer is "

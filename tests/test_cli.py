@@ -1,5 +1,6 @@
 """The command line as a person runs it: a real subprocess, exit codes and one-line errors."""
 
+import io
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_or_fail
 
 SAMPLES = os.path.join(ROOT, "samples")
 
@@ -61,6 +62,10 @@ def assert_one_line_error(result, *fragments):
         "unwritable-output",
         "empty-file",
         "missing-weights",
+        "readable-not-writable",
+        "content-as-output",
+        "style-as-output",
+        "too-many-pixels",
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
@@ -78,9 +83,34 @@ def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
         "bad-layer": ([c, s, "-o", out, "--style-layers", "block1_conv9"], ["not a VGG19 convolution"]),
         "blend-count": ([c, s, "-o", out, "--style-blend", "1,2"], ["--style-blend has 2 weights for 1 style images"]),
         "missing-weights": ([c, s, "-o", out, "--weights", str(tmp_path / "w.h5")], ["does not exist"]),
+        "readable-not-writable": (
+            [c, s, "-o", str(tmp_path / "out.psd")],
+            ["out.psd: .psd is a type that can be read but not written (PSD); write one of .png, .jpg"],
+        ),
+        "content-as-output": ([c, s, "-o", c], ["that is one of the input pictures; choose another output file"]),
+        "style-as-output": ([c, s, "-o", s], ["that is one of the input pictures"]),
+        "too-many-pixels": ([huge_png_header(tmp_path), s, "-o", out], ["larger than 16384x16384 pixels"]),
     }[case]
-    assert_one_line_error(run_cli(*args), *expected)
-    assert not os.path.exists(out)
+    inputs = {path: Path(path).read_bytes() for path in (c, s)}
+    result = run_cli(*args)
+    assert_one_line_error(result, *expected)
+    assert "Warning" not in result.stderr
+    assert not os.path.exists(out) and all(Path(path).read_bytes() == data for path, data in inputs.items())
+
+
+def huge_png_header(folder):
+    """A PNG that says it is 20000x20000 pixels (400 megapixels): its header alone, all that is read
+    before the size is refused."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = folder / "huge.png"
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return str(path)
 
 
 def test_damaged_weights_file(small_images, tmp_path):
@@ -162,6 +192,88 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path):
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines() == ["python -m core: interrupted while starting; nothing was written"]
     assert not out.exists()
+
+
+def test_ctrl_c_before_the_first_iteration_writes_nothing(small_images, real_weights, tmp_path):
+    """Stopped once the run started but before anything was painted: no unpainted photo is written."""
+    out = tmp_path / "out.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", os.path.join(SAMPLES, "tubingen.jpg"), small_images["style"], "-o", str(out),
+         "--size", "1024", "--pyramid-levels", "1", "--weights", real_weights],
+        cwd=ROOT, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    seen = b""
+    while b"0/1" not in seen:  # the progress bar is up: the run has started, no iteration is done
+        byte = process.stderr.read(1)
+        assert byte, seen.decode(errors="replace")
+        seen += byte
+    process.send_signal(signal.SIGINT)
+    stderr = (seen + process.communicate(timeout=300)[1]).decode()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "python -m core: stopped before anything was painted; nothing was written"
+    assert not out.exists()
+
+
+def test_a_sideways_phone_photo_is_painted_upright(real_weights, tmp_path, shrunk_samples):
+    """A JPEG stored landscape with EXIF orientation 6 (as phones write it) is shown portrait by
+    every viewer: the painting is portrait too."""
+    photo = tmp_path / "phone.jpg"
+    with Image.open(shrunk_samples(96, 72)["tubingen"]) as landscape:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+        landscape.save(photo, exif=exif)
+    before, out = photo.read_bytes(), tmp_path / "out.png"
+    result = run_cli(str(photo), shrunk_samples(96, 72)["starry_night"], "-o", str(out), "--size", "96",
+                     "--iterations", "2", "--pyramid-levels", "1", "--weights", real_weights)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as painted:
+        assert painted.size == (72, 96)
+    assert photo.read_bytes() == before
+
+
+def test_an_adobe_rgb_picture_is_read_as_its_colours_not_as_srgb(real_weights, tmp_path, shrunk_samples):
+    """The same picture in Adobe RGB and in sRGB, kept as it is (no style, no smoothing, its own
+    size), comes out the same in sRGB within rounding; the conversion is said in one line and the
+    result is tagged sRGB."""
+    from PIL import ImageCms
+
+    from tests.gimp_harness import ROOTS
+
+    adobe = os.path.join(ROOTS["trixie"], "usr", "share", "color", "icc", "ghostscript", "a98.icc")
+    if not os.path.exists(adobe):
+        skip_or_fail(f"no Adobe RGB (1998) profile at {adobe} (the trixie root's ghostscript brings one)")
+    srgb_twin = shrunk_samples(96, 72)["tubingen"]
+    in_adobe = tmp_path / "adobe.png"
+    with Image.open(srgb_twin) as picture:
+        converted = ImageCms.profileToProfile(picture, ImageCms.createProfile("sRGB"), adobe, outputMode="RGB")
+        converted.save(in_adobe, icc_profile=ImageCms.ImageCmsProfile(adobe).tobytes())
+    kept = ("--size", "0", "--style-weight", "0", "--tv-weight", "0", "--iterations", "1", "--pyramid-levels", "1",
+            "--weights", real_weights)  # fmt: skip
+    outputs = []
+    for source in (in_adobe, srgb_twin):
+        outputs.append(tmp_path / f"out-{len(outputs)}.png")
+        result = run_cli(str(source), shrunk_samples(96, 72)["starry_night"], "-o", str(outputs[-1]), *kept)
+        assert result.returncode == 0, result.stderr
+        if source == in_adobe:
+            assert f"{in_adobe}: converted from its colour profile (" in result.stderr
+    with Image.open(outputs[0]) as from_adobe, Image.open(outputs[1]) as from_srgb:
+        assert (
+            "srgb"
+            in ImageCms.getProfileDescription(
+                ImageCms.ImageCmsProfile(io.BytesIO(from_adobe.info["icc_profile"]))
+            ).lower()
+        )
+        difference = np.abs(np.asarray(from_adobe.convert("RGB"), int) - np.asarray(from_srgb.convert("RGB"), int))
+    assert difference.mean() < 1.5 and difference.max() <= 8  # 8-bit Adobe RGB rounds coarser than sRGB
+
+
+def test_size_0_paints_at_the_pictures_own_size(small_images, real_weights, tmp_path):
+    out = tmp_path / "out.png"
+    result = run_cli(small_images["content"], small_images["style"], "-o", str(out), "--size", "0",
+                     "--iterations", "1", "--pyramid-levels", "1", "--weights", real_weights)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as painted, Image.open(small_images["content"]) as photo:
+        assert painted.size == photo.size
 
 
 def test_an_animated_picture_is_said_to_give_its_first_frame(small_images, tmp_path):

@@ -461,3 +461,24 @@ def test_a_network_failure_is_said_so_even_when_uv_wraps_its_lines():
         "  cause: failed to lookup address information: Temporary failure in name\n  resolution\n"
     )
     assert environment.explain_pip_failure(wrapped).startswith("could not download the engine's packages")
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_line_and_check_names_it(tmp_path, compact_weights):
+    """A read-only ~/.local/share (here: a read-only disk where the data folder would go)."""
+    if os.geteuid() != 0:
+        skip_or_fail("needs root to mount a read-only disk (root may write anywhere else)")
+    disk = tmp_path / "read-only"
+    disk.mkdir()
+    data = disk / "neural-style-gimp"
+    read_only = ("unshare", "--mount", "sh", "-c", f'mount -t tmpfs -o ro tmpfs {disk} && exec "$@"', "sh")
+    sentence = (
+        f"the engine's folder {data} cannot be written (Read-only file system): choose another one with "
+        "--data-dir, or give your user the right to write there"
+    )
+    installed = installer(
+        "--data-dir", str(data), "--plugin-dir", str(tmp_path / "p"), "--weights", compact_weights, prefix=read_only
+    )
+    assert installed.returncode == 1 and installed.stderr.strip() == f"Installation failed: {sentence}"
+    checked = installer("--check", "--data-dir", str(data), prefix=read_only)
+    assert checked.returncode != 0 and f"PROBLEM: {sentence}" in checked.stdout
+    assert not os.path.exists(tmp_path / "p")

@@ -143,3 +143,14 @@ def test_a_stop_takes_effect_within_one_tile(random_network, monkeypatch, tiles_
     assert result.cancelled and result.evaluations == 0
     assert len(tiles_run) == tiles_before_stop  # not one tile more
     assert result.pixels.shape[:2] == (150, 200)
+
+
+def test_a_jobs_plan_says_in_one_line_what_it_will_do():
+    """The command line prints it before the work: sizes, whole or in tiles, memory, device."""
+    job = plan.plan_job(StyleParams(size=4000, memory_budget=8, optimizer="lbfgs-float32"), (3000, 4000))
+    line = job.summary()
+    tiled = job.sizes[-1]
+    count = len(tiles.plan_tiles(tiled.shape, tiled.tile_side, HALO))
+    assert line.startswith("2 sizes: 2000x1500 ") and f"4000x3000 in {count} tiles of {tiled.tile_side} px" in line
+    assert f"about {plan.planned_bytes(tiled) / 1e9:.1f} GB of memory (of 8 GB)" in line and "\n" not in line
+    assert plan.plan_job(StyleParams(size=96), (72, 96)).summary().startswith("2 sizes: 48x36 whole, 96x72 whole;")

@@ -102,6 +102,16 @@ def test_cancel_mid_run_takes_effect_within_an_iteration(worker):
     assert len(reports) <= 2  # the cancel is read before the next evaluation; one iteration may finish
 
 
+def test_stop_and_keep_before_anything_is_painted_keeps_nothing(worker):
+    """A stop while the job is still starting (no iteration done) answers with no picture: the
+    unpainted photo is no painting to keep."""
+    stages = []
+    result = worker.run_job(
+        dict(FAST, iterations=500), CONTENT, [STYLE], on_stage=stages.append, should_cancel=lambda: bool(stages)
+    )
+    assert result.cancelled and result.pixels is None
+
+
 def test_malformed_message_gets_an_error_and_the_worker_keeps_serving():
     process = raw_worker()
     protocol.read_hello(process.stdout)
