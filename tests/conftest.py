@@ -97,6 +97,13 @@ def gimp(request):
     return found
 
 
+def pytest_collection_modifyitems(items):
+    """Everything in a real GIMP is slow as well: ``tests/run.sh --quick`` leaves out the slow."""
+    for item in items:
+        if item.get_closest_marker("gimp") or "gimp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     """Which GIMP and Python the real-GIMP tiers run on (Debian sid moves daily)."""
     from tests.gimp_harness import ROOTS, root_versions

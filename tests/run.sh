@@ -3,7 +3,7 @@
 # locked for Python 3.11 on Linux x86-64), and, when run as root, the two pristine GIMP roots the
 # real-GIMP tiers run in (.cache/gimp-trixie: GIMP 3.0, Python 3.13; .cache/gimp-sid: GIMP 3.2,
 # Python 3.14; a few minutes each, once). Then runs pytest, a test process per core, with any
-# arguments.
+# arguments; --quick first leaves out the slow tiers (installs, the registry, real GIMP, benchmark).
 set -eu
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -32,6 +32,10 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # A test process per core, at most four (each may hold a GIMP and a worker of a few GB; pytest-xdist);
 # worksteal evens out the long tests at the end.
+if [ "${1:-}" = --quick ]; then  # everyday work: all but the slow tiers, in a few minutes
+    shift
+    set -- -m "not slow" "$@"
+fi
 processes=$(nproc 2>/dev/null || echo 1)
 [ "$processes" -le 4 ] || processes=4
 exec .venv/bin/python -m pytest -n "$processes" --dist worksteal "$@"

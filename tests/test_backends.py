@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, skip_or_fail
 
-pytestmark = pytest.mark.real_weights
+pytestmark = [pytest.mark.real_weights, pytest.mark.slow]
 
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 INSTALLED = [name for name, module in MODULES.items() if importlib.util.find_spec(module)]

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # tests/run.sh --quick leaves it out
+
 MODES = {
     "default": (
         ["--size", "64x48", "--evaluations", "3", "--memory-sizes", "64x48"],

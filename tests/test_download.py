@@ -332,10 +332,12 @@ def pypi():
         skip_or_fail(f"PyPI cannot be reached: {error}")
 
 
+@pytest.mark.slow
 def test_uv_lock_is_what_pypi_says(pypi):
     assert uv.lock_uv() == uv.read_uv_lock()
 
 
+@pytest.mark.slow
 def test_ensure_uv_from_pypi_runs_and_is_kept(pypi, tmp_path):
     platform = "linux-x86_64"
     if not (sys.platform.startswith("linux") and machine() == "x86_64"):

@@ -113,6 +113,7 @@ def install_into(base, weights, *options):
     return data, plugins, result.stdout
 
 
+@pytest.mark.slow
 def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     data, plugins, output = install_into(tmp_path, compact_weights)
     entry = os.path.join(plugins, PLUGIN_NAME, "neural_style.py")
@@ -204,6 +205,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     assert os.listdir(plugins) == ["someone-elses.txt"] and not os.path.exists(data)
 
 
+@pytest.mark.slow
 def test_a_failed_reinstall_leaves_the_working_install_as_it_was(tmp_path, compact_weights):
     """A damaged weights file, no network for a new backend's packages, no network for the
     weights: each fails in one line (the installer's own advice), and the installation in place
@@ -252,6 +254,7 @@ def test_a_failed_reinstall_leaves_the_working_install_as_it_was(tmp_path, compa
     assert healthy.returncode == 0 and "installed and works" in healthy.stdout
 
 
+@pytest.mark.slow
 def test_switching_to_jax_builds_its_own_environment_without_tensorflow(tmp_path, compact_weights):
     """An artist with an NVIDIA GPU on Linux re-runs the installer with --backend jax: the JAX
     environment replaces the TensorFlow one, and JAX keeps the programs it compiles inside it, so
@@ -298,6 +301,7 @@ def test_switching_to_jax_builds_its_own_environment_without_tensorflow(tmp_path
     assert painted.returncode == 0 and os.path.isfile(tmp_path / "out.png"), painted.stderr
 
 
+@pytest.mark.slow
 def test_no_gimp_found_installs_the_engine_and_says_what_to_do(compact_weights, tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"), PATH="/usr/bin:/bin")
     env.pop("GIMP3_DIRECTORY", None)
@@ -390,6 +394,7 @@ def test_children_get_no_python_settings_of_gimps_and_speak_utf_8():
     assert clean == {"HTTPS_PROXY": "http://p:3128", "PYTHONUTF8": "1"}
 
 
+@pytest.mark.slow
 def test_without_a_python_that_fits_uv_comes_from_pypi_and_the_python_download_fails_in_one_line(
     tmp_path, compact_weights
 ):

@@ -11,6 +11,8 @@ import pytest
 from installer import matrix, relock
 from tests.conftest import skip_or_fail
 
+pytestmark = pytest.mark.slow  # tests/run.sh --quick leaves it out
+
 INTEL_MAC = "x86_64-apple-darwin"  # uv's name for the platform the matrix refuses
 
 

@@ -17,7 +17,7 @@ import pytest
 from tests import mutants
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.real_weights, pytest.mark.gimp]
+pytestmark = [pytest.mark.real_weights, pytest.mark.gimp, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
