@@ -78,8 +78,8 @@ report(ok=ok, error=error, before=before, after=describe(image), painted=layer_p
     new, source = report["after"]
     assert report["after"][1] == report["before"][0]  # the source is untouched
     assert report["menu"] == ["_Neural Style Transfer...", ["<Image>/Filters/Artistic"]]  # as the README says
-    style_name = report["style_file"] or "Starry Night"  # the style image's file name, else the layer's
-    assert new["name"] == f"{source['name']} in the style of {style_name}"
+    style_file = f" ({report['style_file']})" if report["style_file"] else ""  # its image's file, when known
+    assert new["name"] == f"{source['name']} in the style of Starry Night{style_file}"
     assert (new["width"], new["height"], new["x"], new["y"]) == (96, 72, 10, 20)
     assert not new["mask"]
     # the painting is the engine's: the command line on the same pixels with the same settings
@@ -139,6 +139,54 @@ report(ok=ok, error=error, after=describe(image))
     assert report["ok"], report["error"]
     new = report["after"][0]
     assert new["mask"] and (new["x"], new["y"], new["width"], new["height"]) == (20, 10, 50, 40)
+
+
+MASKED = """
+def masked_picture(select):
+    image = load({photo!r})
+    layer = image.get_layers()[0]
+    below = Gimp.Layer.new(image, "below", 96, 72, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(below, None, 1)
+    below.fill(Gimp.FillType.WHITE)
+    mask = layer.create_mask(Gimp.AddMaskType.WHITE)
+    layer.add_mask(mask)
+    mask.get_buffer().set(Gegl.Rectangle.new(0, 0, 48, 72), "Y u8", bytes(48 * 72))  # hides the left half
+    mask.get_buffer().flush()
+    if select:
+        image.select_rectangle(Gimp.ChannelOps.REPLACE, 24, 12, 60, 48)
+    return image, layer
+def composite(image):
+    copy = image.duplicate()
+    flat = copy.flatten()
+    pixels = layer_pixels(flat)
+    copy.delete()
+    return pixels
+for select in (False, True):
+    image, layer = masked_picture(select)
+    before = composite(image)
+    ok, error = run_neural_style(image, [layer], load({style!r}).get_layers()[0], {options})
+    new = image.get_layers()[0]
+    report(ok=ok, error=error, before=before, after=composite(image), new_mask=new.get_mask() is not None,
+           box=[*new.get_offsets()[1:], new.get_width(), new.get_height()])
+"""
+
+
+def test_a_layer_mask_hides_in_the_result_what_it_hid_in_the_source(gimp, pictures, tmp_path, real_weights):
+    """A mask hiding the layer's left half: the new layer hides it too (the picture there is as
+    before), alone and combined with a selection's mask; the right half is painted."""
+    config = install(gimp, tmp_path, real_weights)
+    script = MASKED.format(photo=pictures["tubingen"], style=pictures["starry_night"], options=FAST)
+    process, reports = run_gimp(script, config, gimp)
+    assert len(reports) == 2, process.stderr[-3000:]
+    for report, selected in zip(reports, (False, True)):
+        assert report["ok"], report["error"]
+        assert report["new_mask"] and report["box"] == ([24, 12, 60, 48] if selected else [0, 0, 96, 72])
+        before, after = (decode_pixels(report[key], 96, 72).astype(int) for key in ("before", "after"))
+        assert np.abs(after[:, :48] - before[:, :48]).max() <= 1  # hidden before, hidden now
+        painted = (slice(12, 60), slice(48, 84)) if selected else (slice(None), slice(48, None))
+        assert np.abs(after[painted] - before[painted]).mean() > 10
+        if selected:  # outside the selection, nothing changed either
+            assert np.abs(after[:12] - before[:12]).max() <= 1 and np.abs(after[60:] - before[60:]).max() <= 1
 
 
 def test_grey_image_gets_a_grey_result_layer(gimp, pictures, tmp_path, real_weights):

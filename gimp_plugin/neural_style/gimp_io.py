@@ -15,6 +15,7 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 from core.protocol import Pixels  # noqa: E402
 
 RGBA_U8 = "R'G'B'A u8"
+MASK_U8 = "Y u8"  # masks and selections: their values as stored, no gamma
 
 
 class LayerError(Exception):
@@ -65,5 +66,23 @@ def insert_result(image, source, area, pixels: Pixels, name: str, masked: bool):
     layer.set_offsets(source_x + x, source_y + y)
     if masked:
         layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
+    if source.get_mask() is not None:
+        _carry_mask(layer, source.get_mask(), area)
     layer.update(0, 0, width, height)
     return layer
+
+
+def _carry_mask(layer, source_mask, area) -> None:
+    """Give the new layer what the source's mask hides, over ``area``: the source's mask itself, or
+    its product with the selection's mask the new layer already has."""
+    x, y, width, height = area
+    if layer.get_mask() is None:
+        layer.add_mask(layer.create_mask(Gimp.AddMaskType.WHITE))
+    rectangle = Gegl.Rectangle.new(0, 0, width, height)
+    hides = bytes(
+        source_mask.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, MASK_U8, Gegl.AbyssPolicy.NONE)
+    )
+    buffer = layer.get_mask().get_buffer()
+    kept = bytes(buffer.get(rectangle, 1.0, MASK_U8, Gegl.AbyssPolicy.NONE))
+    buffer.set(rectangle, MASK_U8, bytes(a * b // 255 for a, b in zip(hides, kept)))
+    buffer.flush()

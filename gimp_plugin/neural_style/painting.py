@@ -165,9 +165,12 @@ def _check_sizes(settings, drawables, areas, masked, style_layer, style):
 
 
 def _style_name(style_layer, image):
-    """The style layer's name, or its image's name when it comes from another image."""
+    """The style layer's name and, when it lies in another image with a file, that file's name:
+    "Starry Night (starry_night.jpg)" (every GIMP names layers this way; a file name alone said
+    nothing of which layer)."""
+    name = style_layer.get_name()
     style_image = style_layer.get_image()
     file = style_image.get_file() or style_image.get_imported_file()
     if style_image.get_id() != image.get_id() and file is not None:
-        return file.get_basename()
-    return style_layer.get_name()
+        return f"{name} ({file.get_basename()})"
+    return name
