@@ -115,7 +115,7 @@ def enter_root(root: str) -> str:
     """Shell commands that mount /proc in ``root`` and bind this repository, the shared folder, the
     engine's Python (the test environment and the Python it is made from) and /tmp at their own
     paths in it: run in a private mount namespace."""
-    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", sys.prefix, sys.base_prefix, "/tmp"})
+    binds = sorted({ROOT, os.path.dirname(ROOT) + "/shared", os.path.realpath(sys.prefix), sys.base_prefix, "/tmp"})
     mounts = [f"mkdir -p '{root}{p}' && mount --bind '{p}' '{root}{p}'" for p in binds if os.path.exists(p)]
     return "; ".join([f"set -e; mount -t proc proc '{root}/proc'", *mounts])
 
