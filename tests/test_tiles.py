@@ -82,6 +82,7 @@ def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
     assert calls == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tutorial", [False, True])
 def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tutorial):
     shape = (200, 264)
@@ -107,6 +108,7 @@ def _tiles_forced(monkeypatch):
     monkeypatch.setattr(plan, "plan_memory", lambda *args: (TILE, *planned(*args)[1:]))
 
 
+@pytest.mark.slow
 def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_network, monkeypatch):
     engine = StyleTransfer(random_network)
     content, style = _load("tubingen.jpg"), _load("starry_night.jpg")
@@ -119,6 +121,7 @@ def test_a_size_planned_in_tiles_runs_in_tiles_with_the_same_result(random_netwo
     assert np.abs(tiled.pixels.astype(int) - whole.pixels.astype(int)).max() <= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tiles_before_stop", [2, 20])  # during the targets; during the first evaluation
 def test_a_stop_takes_effect_within_one_tile(random_network, monkeypatch, tiles_before_stop):
     """At full resolution one evaluation takes minutes; a cancel must not wait for it to finish."""

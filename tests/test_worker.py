@@ -229,6 +229,7 @@ runpy.run_module("core.worker", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.slow
 def test_a_slow_start_is_waited_for_while_the_worker_says_what_it_loads():
     heard, began = [], time.monotonic()
     client = WorkerClient([sys.executable, "-c", SLOW_IMPORT], cwd=ROOT, start_timeout=8)
@@ -412,6 +413,7 @@ def test_stages_name_each_size_before_its_targets_and_its_painting(worker):
     assert order[:3] == ["stage"] * 3 and order[3] == "progress"
 
 
+@pytest.mark.slow
 def test_a_tiled_job_says_which_tile_during_the_targets_and_the_evaluations(worker):
     """A budget small enough to force tiles at 384x288: the stages must come before the targets
     and during an evaluation, where a full-size job spends its minutes."""
