@@ -26,10 +26,12 @@ def copy_of_the_repository(tmp_path_factory, real_weights):
     copy = str(tmp_path_factory.mktemp("mutant") / "repository")
     made_here = (".git", ".venv", ".cache", "dist", "__pycache__", ".pytest_cache", ".ruff_cache")
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*made_here))
-    os.symlink(os.path.join(ROOT, ".venv"), os.path.join(copy, ".venv"))
+    # real paths: the GIMP roots see the test environment at its real path only
+    os.symlink(os.path.realpath(os.path.join(ROOT, ".venv")), os.path.join(copy, ".venv"))
     os.makedirs(os.path.join(copy, ".cache"))
     for suite in ("trixie", "sid"):
-        os.symlink(os.path.join(ROOT, ".cache", f"gimp-{suite}"), os.path.join(copy, ".cache", f"gimp-{suite}"))
+        root = os.path.realpath(os.path.join(ROOT, ".cache", f"gimp-{suite}"))
+        os.symlink(root, os.path.join(copy, ".cache", f"gimp-{suite}"))
     weights = os.path.join(os.path.dirname(copy), "vgg19.h5")  # below /tmp, which the GIMP roots see
     shutil.copyfile(real_weights, weights)
     return copy, dict(os.environ, NEURAL_STYLE_WEIGHTS=weights)
