@@ -161,14 +161,15 @@ def main(argv=None) -> int:
             params = params.replace(size=max(content.shape[:2]))
         styles = [images.load_image(path) for path in args.styles]
         pictures = [args.content, *args.styles]
-        for note in filter(None, [*map(images.animation_note, pictures), *map(images.profile_note, pictures)]):
+        profiles = list(map(images.profile_note, pictures))  # the content's says to tag the result sRGB
+        for note in filter(None, [*map(images.animation_note, pictures), *profiles]):
             print(f"python -m core: {note}", file=sys.stderr)
         images.check_inputs(content, styles, params)
         result = _stylise(content, styles, params, args)
         if result.cancelled and not result.iterations:
             print("python -m core: stopped before anything was painted; nothing was written", file=sys.stderr)
             return 130
-        images.save_image(result.pixels, args.output, srgb_tag=images.profile_note(args.content) is not None)
+        images.save_image(result.pixels, args.output, srgb_tag=profiles[0] is not None)
     except ParamError as error:
         print(f"python -m core: error: {in_flag_words(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
