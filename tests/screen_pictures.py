@@ -62,3 +62,16 @@ def quarter(rgb):
 def shrunk(path, size):
     with Image.open(path) as picture:
         return np.asarray(picture.convert("RGB").resize(size, Image.Resampling.BILINEAR), np.int16)
+
+
+def closest_match(screen, picture) -> float:
+    """How closely ``picture`` appears anywhere on ``screen``: the root-mean-square difference, in
+    levels, at the best place (sums of squares by FFT, so every place is tried)."""
+    height, width = picture.shape[:2]
+    screen, picture = screen[..., :3].astype(float), picture[..., :3].astype(float)
+    squared_differences = window_sums((screen**2).sum(axis=2), height, width) + (picture**2).sum()
+    for channel in range(3):
+        spectrum = np.fft.rfft2(screen[..., channel]) * np.fft.rfft2(picture[::-1, ::-1, channel], screen.shape[:2])
+        products = np.fft.irfft2(spectrum, screen.shape[:2])[height - 1 :, width - 1 :]
+        squared_differences -= 2 * products
+    return float(np.sqrt(max(squared_differences.min(), 0) / (height * width * 3)))

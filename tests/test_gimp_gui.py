@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.gimp_gui import GuiSession
 from tests.gimp_harness import decode_pixels
-from tests.screen_pictures import edge_correlation, picture_at, picture_place, shrunk
+from tests.screen_pictures import closest_match, edge_correlation, picture_at, picture_place, shrunk
 from tests.test_gimp_plugin import install
 
 pytestmark = pytest.mark.gimp
@@ -34,7 +34,8 @@ config.set_core_object_array("drawables", [layer])
 config.set_property("style-layer", style.get_layers()[0])
 config.set_property("quality", {quality!r})
 config.set_property("working-size", 256)
-report(stage="dialog", before=before)
+style_file = style.get_file()
+report(stage="dialog", before=before, style_file=style_file.get_basename() if style_file else None)
 result = procedure.run(config)
 report(stage="done", status=int(result.index(0)), before=before, after=describe(image),
        painted=layer_pixels(image.get_layers()[0]))
@@ -54,7 +55,7 @@ def artist(gimp, tmp_path, real_weights, shrunk_samples, counting_python):
         gui = GuiSession(gimp, install(gimp, tmp_path, real_weights, python), script).__enter__()
         sessions.append(gui)
         gui.wait_for_reports(1, timeout=300)
-        return Session(gui, tmp_path, str(log), starts, samples["tubingen"])
+        return Session(gui, tmp_path, str(log), starts, samples["tubingen"], samples["starry_night"])
 
     yield start
     for gui in sessions:
@@ -62,9 +63,9 @@ def artist(gimp, tmp_path, real_weights, shrunk_samples, counting_python):
 
 
 class Session:
-    def __init__(self, gui, folder, worker_tag, worker_starts, photo):
-        self.gui, self.folder, self.worker_tag, self.worker_starts, self.photo = (
-            gui, folder, worker_tag, worker_starts, photo,
+    def __init__(self, gui, folder, worker_tag, worker_starts, photo, style):
+        self.gui, self.folder, self.worker_tag, self.worker_starts, self.photo, self.style = (
+            gui, folder, worker_tag, worker_starts, photo, style,
         )  # fmt: skip
         self.shots = 0
 
@@ -121,6 +122,11 @@ def test_preview_then_ok_then_stop_and_keep(artist):
     photo = shrunk(session.photo, size)
     dialog = session.gui.window("Neural Style Transfer")
     blank = session.shot(dialog)
+    # which layer of which image is the style: its name and its thumbnail beside the chooser
+    style_file = session.gui.wait_for_reports(1)[0]["style_file"]
+    named = "Background" + (f" ({style_file})" if style_file else "")  # 3.0 gives batch-loaded images no file
+    assert f"dialog: style layer shown as {named!r}" in (session.folder / "logs" / "plugin.log").read_text()
+    assert closest_match(blank, shrunk(session.style, (40, 30))) < 20  # the thumbnail is there
     session.gui.key(dialog, "alt+p")
     session.wait_for_log("draft preview shown", 1)
     shown = session.shot(dialog)

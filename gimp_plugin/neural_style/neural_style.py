@@ -34,6 +34,7 @@ from painting import UserError  # noqa: E402
 from preview_panel import PreviewPanel  # noqa: E402
 from progress_window import ProgressWindow  # noqa: E402
 from status_bar import StatusBar  # noqa: E402
+from style_choice import show_style_choice  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
 from installer.matrix import Unsupported  # noqa: E402
@@ -98,14 +99,17 @@ def add_arguments(procedure):
     procedure.add_int_argument("seed", "S_eed", "Random seed, for repeatable results", 0, 2**31 - 1, 0, RW)
 
 
-def fill_dialog(dialog, config, device):
-    """Every setting, as ``fill(None)`` lays them out, then what the engine computes on (found by
-    the installer's self-check; the live worker says it again in the progress text)."""
+def fill_dialog(dialog, config, device, image):
+    """Every setting, as ``fill(None)`` lays them out, with the chosen style layer named beside its
+    chooser, then what the engine computes on (found by the installer's self-check; the live
+    worker says it again in the progress text)."""
     names = [spec.name for spec in config.list_properties() if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
     if device:
         dialog.get_label("engine-device", f"Computes on: {device}", False, False)
         names.append("engine-device")
     dialog.fill(names)
+    style_label = show_style_choice(dialog, config, image)
+    plugin_log.log.info("dialog: style layer shown as %r", style_label.get_text())
 
 
 def stylise(image, drawables, config, settings, interactive, worker=None) -> bool:
@@ -233,7 +237,7 @@ class NeuralStyle(Gimp.PlugIn):
                 return _cancelled(procedure)
             plugin_log.start(engine.logs)  # from the dialog on: the Preview's pictures and failures too
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
-            fill_dialog(dialog, config, engine.device)
+            fill_dialog(dialog, config, engine.device, image)
             panel = PreviewPanel(dialog, image, list(drawables), config, PLUGIN_DIR)
             accepted = dialog.run()
             worker = panel.finish(keep_worker=accepted)

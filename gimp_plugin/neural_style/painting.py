@@ -98,7 +98,7 @@ def prepare(image, drawables, config) -> Plan:
     areas = [gimp_io.source_area(image, layer) for layer in drawables]
     _check_sizes(settings_of(config), drawables, areas, masked, style_layer, style)
     jobs = [Job(layer, area, gimp_io.read_pixels(layer, area)) for layer, area in zip(drawables, areas)]
-    return Plan(jobs, style, masked, _style_name(style_layer, image))
+    return Plan(jobs, style, masked, style_name(style_layer, image))
 
 
 def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
@@ -164,7 +164,7 @@ def _check_sizes(settings, drawables, areas, masked, style_layer, style):
         raise UserError(problem)
 
 
-def _style_name(style_layer, image):
+def style_name(style_layer, image):
     """The style layer's name and, when it lies in another image with a file, that file's name:
     "Starry Night (starry_night.jpg)" (every GIMP names layers this way; a file name alone said
     nothing of which layer)."""
