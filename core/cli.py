@@ -193,13 +193,16 @@ def _stylise(content, styles, params, args):
     from core.keras_setup import import_keras
 
     import_keras(args.backend)
+    from core import speed
     from core.engine import StyleTransfer
     from core.vgg import VGG19Features
     from core.weights import resolve_weights
 
     network = VGG19Features(resolve_weights(args.weights))
     engine = StyleTransfer(network)
-    print(f"python -m core: {engine.plan(content, styles, params).summary()}", file=sys.stderr)
+    job = engine.plan(content, styles, params)
+    estimate = speed.estimate(job.speed_kind(), job.work(params))
+    print(f"python -m core: {job.summary()}; {estimate.text()}", file=sys.stderr)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     bar = tqdm(total=1, unit="it", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
@@ -211,7 +214,9 @@ def _stylise(content, styles, params, args):
         bar.refresh()
 
     try:
-        return engine.run(content, styles, params, on_progress, stop.is_set)
+        result = engine.run(content, styles, params, on_progress, stop.is_set)
+        speed.remember(result.job.speed_kind(), result.timings)
+        return result
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import images, objective, optimizers, plan
+from core import images, objective, optimizers, plan, speed
 from core.protocol import PAINTING, STARTING, TARGETS, TILES
 from core.reporting import Previews, PreviewSender, Progress, Stage
 from core.vgg import VGG19Features
@@ -31,6 +31,8 @@ class Result:
     iterations: int
     evaluations: int
     cancelled: bool
+    job: plan.JobPlan
+    timings: tuple  # core.speed.SizeTiming of each size that ran long enough to be timed
 
 
 DEVICE_CHUNK = 10  # on-device iterations between progress reports and cancel checks
@@ -90,6 +92,7 @@ class StyleTransfer:
             else:
                 x = images.resize(x, size.shape)
             run.size_stage(TARGETS, level, "the content and style targets")
+            run.clock = speed.SizeClock(plan.evaluated_megapixels(size, job.tile_border))
             try:
                 level_objective = objective.build(
                     self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile
@@ -107,6 +110,8 @@ class StyleTransfer:
             run.iteration,
             run.evaluations,
             stopped,
+            job,
+            tuple(run.timings),
         )
 
     def objective(self, content_rgb, style_rgbs, params, shape):
@@ -135,6 +140,8 @@ class _Run:
         self.losses = {}
         self.work_done = 0.0  # iterations x pixels, for the time estimate
         self.seconds_spent = 0.0
+        self.clock = None  # the current size's speed.SizeClock
+        self.timings = []
 
     def optimise(self, level, x0, level_objective):
         """L-BFGS at one level; returns (best image, whether the caller stopped us)."""
@@ -147,6 +154,8 @@ class _Run:
             x, stopped = self._on_host(level, x0, level_objective, start)
         self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
         self.seconds_spent += time.perf_counter() - start
+        if self.clock.timing() is not None:
+            self.timings.append(self.clock.timing())
         if not stopped:
             self.iteration = first_iteration + self.iterations_at(level)
             if self.previews is not None:
@@ -194,6 +203,7 @@ class _Run:
             loss, parts, evaluations = run.run(steps)
             done += steps
             self.iteration += steps
+            self.clock.tick(steps)
             self.evaluations += evaluations
             self.losses = dict(parts, total=loss)
             if self.on_evaluation is not None:
@@ -223,6 +233,7 @@ class _Run:
 
         def callback():
             self.iteration += 1
+            self.clock.tick()
             self._report(level, start, first_iteration)
             if self.previews is not None:
                 self.previews.maybe(lambda: best["x"], self.iteration, level)

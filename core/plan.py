@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import keras
 import psutil
 
-from core import backends, optimizers, tiles
+from core import backends, optimizers, speed, tiles
 from core.params import ParamError
 from core.protocol import MIN_SIDE
 
@@ -43,6 +44,7 @@ class SizePlan:
 @dataclass(frozen=True)
 class JobPlan:
     device: str  # what the backend computes on, for people ("CPU", "GPU: ...")
+    backend: str  # Keras' backend: "tensorflow", "jax" or "torch"
     precision: str  # the network's arithmetic: "float32" or "bfloat16"
     budget_bytes: float
     sizes: tuple  # SizePlan per level, coarse to fine
@@ -66,6 +68,17 @@ class JobPlan:
             f"(of {self.budget_bytes / 1e9:.0f} GB); {self.device}, {self.precision}"
         )
 
+    def work(self, params) -> list:
+        """(iterations, megapixels evaluated per iteration) per size: what ``core.speed`` times."""
+        count = len(self.sizes)
+        return [
+            (params.level_iterations(level, count), evaluated_megapixels(size, self.tile_border))
+            for level, size in enumerate(self.sizes)
+        ]
+
+    def speed_kind(self) -> str:
+        return speed.kind(self.device, self.backend, self.precision)
+
 
 def plan_job(params, out_shape: tuple) -> JobPlan:
     """The plan for stylising at ``out_shape``; an impossible choice or a budget too small for
@@ -82,7 +95,16 @@ def plan_job(params, out_shape: tuple) -> JobPlan:
         if on_device and tile_side is None:
             name, history = "device", MAX_HISTORY
         sizes.append(SizePlan(tuple(shape), tile_side, name, history))
-    return JobPlan(device, _precision(params), budget, tuple(sizes), border)
+    return JobPlan(device, keras.backend.backend(), _precision(params), budget, tuple(sizes), border)
+
+
+def evaluated_megapixels(size: SizePlan, border: int) -> float:
+    """What one evaluation of ``size`` runs through the network, in megapixels: the picture, or
+    its tiles with their borders."""
+    if not size.tile_side:
+        return size.shape[0] * size.shape[1] / 1e6
+    windows = tiles.plan_tiles(size.shape, size.tile_side, border)
+    return sum((t.bottom - t.top) * (t.right - t.left) for t in windows) / 1e6
 
 
 def memory_budget_bytes(params) -> float:

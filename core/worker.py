@@ -211,7 +211,7 @@ class Server:
             self.stops.pop(job_id, None)
 
     def _stylise(self, job_id, header, payload, stop):
-        from core import images
+        from core import images, speed
         from core.params import StyleParams
         from core.weights import WeightsError
 
@@ -261,6 +261,7 @@ class Server:
             on_stage=on_stage,
             previews=_previews(header.get("preview"), send_preview),
         )
+        speed.remember(result.job.speed_kind(), result.timings)
         if result.cancelled and not result.iterations:  # stopped before anything was painted: no picture
             self.send(protocol.cancelled(job_id, losses=result.losses))
             return

@@ -12,6 +12,8 @@ Layout of the data folder::
     keras/               Keras' own settings (keras.json), kept here rather than in ~/.keras
     logs/                the plug-in's and the worker's logs (rotating), for when a run fails
     install.log          what the package installer and the self-check printed last time
+    speed.json           how fast this computer paints, measured by the self-check and each run
+                         (``core.speed``), for time estimates
     installed.json       what is installed, for --check and --uninstall (written last)
 """
 

@@ -22,6 +22,13 @@ def skip_or_fail(reason):
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def speed_record_of_this_session(tmp_path_factory):
+    """Engines run from this checkout keep their timings (``core.speed``) in the session's own
+    data folder, not in the user's cache."""
+    os.environ["NEURAL_STYLE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+
+
 @pytest.fixture(scope="session")
 def random_network():
     from core.vgg import VGG19Features

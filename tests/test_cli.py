@@ -1,6 +1,7 @@
 """The command line as a person runs it: a real subprocess, exit codes and one-line errors."""
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import speed
 from tests.conftest import ROOT, skip_or_fail
 
 SAMPLES = os.path.join(ROOT, "samples")
@@ -134,12 +136,18 @@ def test_real_run_writes_the_painting(real_weights, tmp_path):
     """The picture written is painted: far from the photo, its colours moved toward the style's."""
     out = str(tmp_path / "result.png")
     content, style = os.path.join(SAMPLES, "tubingen.jpg"), os.path.join(SAMPLES, "starry_night.jpg")
+    data = tmp_path / "data"
     result = run_cli(
         content, style, "-o", out, "--size", "96", "--iterations", "30", "--pyramid-levels", "1",
-        "--weights", real_weights,
+        "--weights", real_weights, env=dict(os.environ, NEURAL_STYLE_DATA_DIR=str(data)),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stderr and "30/30" in result.stderr  # the progress bar reached the end
+    plan_line = next(line for line in result.stderr.splitlines() if " whole; " in line)
+    assert plan_line.startswith("python -m core: 1 size: 96x72 whole; about ")
+    assert plan_line.endswith("(a guess until a first painting here measures it)")  # no run measured yet
+    [(kind, [timing])] = json.loads((data / "speed.json").read_text())["kinds"].items()
+    assert kind.startswith("CPU tensorflow ") and timing["megapixels"] == 96 * 72 / 1e6  # this run measured
     with Image.open(out) as image, Image.open(content) as photo, Image.open(style) as painting:
         assert image.size == (96, 72)
         painted = np.asarray(image.convert("RGB"), float)
@@ -267,13 +275,23 @@ def test_an_adobe_rgb_picture_is_read_as_its_colours_not_as_srgb(real_weights, t
     assert difference.mean() < 1.5 and difference.max() <= 8  # 8-bit Adobe RGB rounds coarser than sRGB
 
 
-def test_size_0_paints_at_the_pictures_own_size(small_images, real_weights, tmp_path):
-    out = tmp_path / "out.png"
+def test_size_0_paints_at_the_pictures_own_size_in_the_time_this_computer_measured(
+    small_images, real_weights, tmp_path
+):
+    out, record = tmp_path / "out.png", str(tmp_path / "speed.json")
+    with Image.open(small_images["content"]) as photo:
+        size = photo.size
+    kind = speed.kind("CPU", "tensorflow", "float32")
+    speed.remember(kind, [speed.SizeTiming(0.01, 2.0, 1.0), speed.SizeTiming(0.04, 5.0, 4.0)], record)
+    measured = speed.estimate(kind, [(3, size[0] * size[1] / 1e6)], record)  # before this run adds its own
     result = run_cli(small_images["content"], small_images["style"], "-o", str(out), "--size", "0",
-                     "--iterations", "1", "--pyramid-levels", "1", "--weights", real_weights)  # fmt: skip
+                     "--iterations", "3", "--pyramid-levels", "1", "--weights", real_weights,
+                     "--backend", "tensorflow", "--precision", "float32",
+                     env=dict(os.environ, NEURAL_STYLE_DATA_DIR=str(tmp_path)))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    with Image.open(out) as painted, Image.open(small_images["content"]) as photo:
-        assert painted.size == photo.size
+    with Image.open(out) as painted:
+        assert painted.size == size
+    assert f"; CPU, float32; {measured.text()}\n" in result.stderr  # from the record, not the guess
 
 
 def test_an_animated_picture_is_said_to_give_its_first_frame(small_images, tmp_path):

@@ -154,6 +154,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
         "keras",
         "self-check.png",
         settings.FILE,
+        "speed.json",  # the self-check's timings
         "tools",
         "weights",
     ]
@@ -165,6 +166,7 @@ def test_install_check_upgrade_and_uninstall(tmp_path, compact_weights):
     command = [engine.python, "-m", "core", *samples, "-o", "cli.png", "--size", "48"]
     cli = subprocess.run([*command, "--iterations", "2"], cwd=tmp_path, capture_output=True, text=True, env=environ)
     assert cli.returncode == 0 and (tmp_path / "cli.png").is_file(), cli.stderr[-2000:]
+    assert "on this computer\n" in cli.stderr  # its time estimate comes from the self-check's timings
     assert os.path.isdir(os.path.join(data, "engine", "core", "backends"))
     assert not os.path.exists(os.path.join(data, "engine", "core", "bench"))  # the benchmark stays home
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import images, protocol
+from core import images, protocol, speed
 from core.protocol import Pixels
 from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError, clean_environment, popen_options
 from tests.conftest import ROOT
@@ -71,6 +71,16 @@ def test_two_jobs_stream_progress_and_return_pixels_from_one_model_load(worker):
         assert len(result.pixels.data) == 64 * 48 * 4
         assert result.pixels.data[3::4] == CONTENT.data[3::4]  # alpha untouched
     assert worker.log_tail().count("network loaded") == 1
+
+
+def test_each_jobs_timing_is_kept_for_time_estimates(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURAL_STYLE_DATA_DIR", str(tmp_path))
+    with WorkerClient(WORKER, cwd=ROOT) as client:
+        for _ in range(2):
+            client.run_job(FAST, CONTENT, [STYLE])
+    [(kind, timings)] = json.loads((tmp_path / speed.FILE).read_text())["kinds"].items()
+    assert kind.startswith(speed.kind("CPU", "tensorflow", ""))
+    assert [timing["megapixels"] for timing in timings] == [64 * 48 / 1e6] * 2
 
 
 def test_a_mask_scales_the_alpha(worker):
