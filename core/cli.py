@@ -15,6 +15,7 @@ import threading
 
 from core.keras_setup import BACKENDS
 from core.params import INITS, OPTIMIZERS, PRECISIONS, ParamError, StyleParams
+from core.presets import PRESETS
 
 EXIT_BAD_INPUT = 2
 
@@ -47,11 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--size", type=int, help=f"long side of the result in pixels, 0 for the picture's own (default {d.size})"
     )
-    p.add_argument("--iterations", type=int, help=f"L-BFGS iterations at the full size (default {d.iterations})")
+    p.add_argument(
+        "--quality",
+        choices=PRESETS,
+        help="draft, standard (the default) or fine: each size stops when its picture stops changing "
+        "(see core/presets.py)",
+    )
+    p.add_argument("--iterations", type=int, help="exact L-BFGS iterations at the full size, instead of --quality")
     p.add_argument(
         "--coarse-iterations",
         type=int,
-        help="L-BFGS iterations at each smaller scale (default: a quarter of --iterations)",
+        help="exact L-BFGS iterations at each smaller scale (default: a quarter of --iterations)",
     )
     p.add_argument(
         "--content-weight", type=float, help=f"how much of the picture to keep (default {d.content_weight:g})"
@@ -112,8 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def params_from_args(args) -> StyleParams:
+    if args.quality and (args.iterations or args.coarse_iterations):
+        raise ParamError("--quality and exact iteration counts (--iterations, --coarse-iterations) exclude each other")
+    if not (args.quality or args.iterations or args.coarse_iterations or args.tutorial_loss):
+        args.quality = "standard"
     names = (
         "size",
+        "quality",
         "iterations",
         "coarse_iterations",
         "content_weight",

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import images, objective, optimizers, plan, speed
+from core import images, objective, optimizers, plan, speed, stillness
+from core.presets import PRESETS
 from core.protocol import PAINTING, STARTING, TARGETS, TILES
 from core.reporting import Previews, PreviewSender, Progress, Stage
 from core.vgg import VGG19Features
@@ -32,6 +33,7 @@ class Result:
     evaluations: int
     cancelled: bool
     job: plan.JobPlan
+    iterations_per_size: tuple  # of each size that ended, coarse to fine
     timings: tuple  # core.speed.SizeTiming of each size that ran long enough to be timed
 
 
@@ -40,6 +42,10 @@ DEVICE_CHUNK = 10  # on-device iterations between progress reports and cancel ch
 
 class _Stop(Exception):
     """Raised inside the objective to leave the optimiser's loop when the caller cancels."""
+
+
+class _Still(Exception):
+    """Raised after an iteration to leave the optimiser's loop when the picture stopped changing."""
 
 
 class StyleTransfer:
@@ -111,6 +117,7 @@ class StyleTransfer:
             run.evaluations,
             stopped,
             job,
+            tuple(run.done_at),
             tuple(run.timings),
         )
 
@@ -122,11 +129,17 @@ class StyleTransfer:
 
 
 class _Run:
-    """Bookkeeping of one job across levels: counts, timing, best image, progress reports."""
+    """Bookkeeping of one job across levels: counts, timing, best image, progress reports.
+
+    A level with a quality preset's rule ends when its picture stops changing (``core.stillness``);
+    the progress total counts each level's iterations as done where it is done, else as expected
+    (at least one more than so far), so the bar moves steadily, completes when the job ends and
+    its time left does not leap."""
 
     def __init__(self, params, job, on_progress, should_stop, on_evaluation, on_stage):
         self.params = params
         self.shapes = [size.shape for size in job.sizes]
+        self.rules = [params.level_rule(level, len(self.shapes)) for level in range(len(self.shapes))]
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.on_evaluation = on_evaluation
@@ -134,7 +147,8 @@ class _Run:
         self.previews = None  # a PreviewSender when the job asked for previews
         self.level, self.where = 0, ""  # the size being computed, for its tiles' stages
         self.last_tile_stage = 0.0
-        self.total = sum(self.iterations_at(level) for level in range(len(self.shapes)))
+        self.done_at = []  # iterations each finished level took
+        self.reported = None  # (iteration, total) of the latest progress report
         self.iteration = 0
         self.evaluations = 0
         self.losses = {}
@@ -148,18 +162,22 @@ class _Run:
         start = time.perf_counter()
         first_iteration = self.iteration
         x0 = np.clip(x0, *images.vgg_bounds())
+        rule = self.rules[level]
+        still = stillness.Stillness(PRESETS[self.params.quality].still, rule.floor) if self.params.quality else None
         if level_objective.plan.optimizer == "device":
-            x, stopped = self._on_device(level, x0, level_objective, start)
+            x, stopped = self._on_device(level, x0, level_objective, start, still)
         else:
-            x, stopped = self._on_host(level, x0, level_objective, start)
+            x, stopped = self._on_host(level, x0, level_objective, start, still)
         self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
         self.seconds_spent += time.perf_counter() - start
         if self.clock.timing() is not None:
             self.timings.append(self.clock.timing())
         if not stopped:
-            self.iteration = first_iteration + self.iterations_at(level)
+            self.done_at.append(self.iteration - first_iteration)
             if self.previews is not None:
                 self.previews.maybe(lambda: x, self.iteration, level, level_ended=True)
+            if level == len(self.shapes) - 1 and self.reported != (self.iteration, self.iteration):
+                self._report(level, start, self.iteration)  # ended before its planned count: the bar completes
         return x, stopped
 
     def stage(self, name, text, level, tile=None, tiles=None):
@@ -186,20 +204,28 @@ class _Run:
         self.last_tile_stage = now
         self.stage(TILES, f"{self.where}: {part}, tile {index} of {count}", self.level, index, count)
 
-    def iterations_at(self, level):
-        return self.params.level_iterations(level, len(self.shapes))
+    def planned(self, level, done_here):
+        """Iterations level ``level`` counts for in the progress total, ``done_here`` so far at
+        the current level: as done, exactly as asked, or as expected."""
+        if level < len(self.done_at):
+            return self.done_at[level]
+        rule = self.rules[level]
+        if level > len(self.done_at):
+            return rule.expected
+        return rule.ceiling if rule.floor == rule.ceiling else min(rule.ceiling, max(rule.expected, done_here + 1))
 
-    def _on_device(self, level, x0, level_objective, start):
+    def _on_device(self, level, x0, level_objective, start, still):
         """Chunks of iterations on the accelerator, reporting and polling for a cancel between
         chunks (each a few hundredths of a second on a GPU). Wolfe line searches only accept
         descending steps, so the latest image is the best one."""
         run = level_objective.on_device(x0[None])
         first_iteration = self.iteration
+        ceiling = self.rules[level].ceiling
         done = 0
-        while done < self.iterations_at(level):
+        while done < ceiling:
             if self.should_stop is not None and self.should_stop():
                 return run.image()[0], True
-            steps = min(DEVICE_CHUNK, self.iterations_at(level) - done)
+            steps = min(DEVICE_CHUNK, ceiling - done)
             loss, parts, evaluations = run.run(steps)
             done += steps
             self.iteration += steps
@@ -208,12 +234,14 @@ class _Run:
             self.losses = dict(parts, total=loss)
             if self.on_evaluation is not None:
                 self.on_evaluation(run.image(), loss)
+            if still is not None and still.done(run.image()[0], steps):
+                break
             self._report(level, start, first_iteration)
             if self.previews is not None:
                 self.previews.maybe(lambda: run.image()[0], self.iteration, level)
         return run.image()[0], False
 
-    def _on_host(self, level, x0, level_objective, start):
+    def _on_host(self, level, x0, level_objective, start, still):
         """The planned host optimiser (``core.optimizers.HOST``), the image kept in the pixel box."""
         shape = x0.shape
         best = {"loss": np.inf, "x": x0}
@@ -234,16 +262,20 @@ class _Run:
         def callback():
             self.iteration += 1
             self.clock.tick()
+            if still is not None and still.done(best["x"]):
+                raise _Still
             self._report(level, start, first_iteration)
             if self.previews is not None:
                 self.previews.maybe(lambda: best["x"], self.iteration, level)
 
         size = level_objective.plan
         try:
-            iterations = self.iterations_at(level)
+            iterations = self.rules[level].ceiling
             optimizers.HOST[size.optimizer].minimise(fun, x0, iterations, 4 * iterations, callback, size.history)
         except _Stop:
             return best["x"], True
+        except _Still:
+            pass
         return best["x"], False
 
     def _report(self, level, start, first_iteration):
@@ -253,13 +285,17 @@ class _Run:
         done_here = self.iteration - first_iteration
         work = self.work_done + done_here * height * width
         seconds = self.seconds_spent + time.perf_counter() - start
-        remaining = (self.iterations_at(level) - done_here) * height * width + sum(
-            self.iterations_at(later) * h * w for later, (h, w) in enumerate(self.shapes) if later > level
+        remaining = sum(
+            (self.planned(later, done_here) - (done_here if later == level else 0)) * h * w
+            for later, (h, w) in enumerate(self.shapes)
+            if later >= len(self.done_at)
         )
+        total = sum(self.planned(any_level, done_here) for any_level in range(len(self.shapes)))
+        self.reported = (self.iteration, total)
         self.on_progress(
             Progress(
                 self.iteration,
-                self.total,
+                total,
                 level + 1,
                 len(self.shapes),
                 dict(self.losses),

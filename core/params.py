@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from core.optimizers import NAMES as OPTIMIZERS
+from core.presets import PRESETS, SizeRule
 from core.protocol import MAX_SIDE, MIN_SIDE
 from core.vgg_layers import CONV_LAYERS
 
@@ -52,6 +53,7 @@ class StyleParams:
     """
 
     size: int = 512
+    quality: str = ""  # a preset of core.presets (its stop rule and limits), or "": the counts below
     iterations: int = 200
     coarse_iterations: int = 0  # at each level below the full size (0: a quarter of ``iterations``)
     content_weight: float = 1.0
@@ -103,12 +105,18 @@ class StyleParams:
     def replace(self, **changes) -> StyleParams:
         return dataclasses.replace(self, **changes)
 
+    def level_rule(self, level: int, levels: int) -> SizeRule:
+        """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``: the quality
+        preset's, or exactly the counts given (floor, ceiling and expected all equal). Smaller
+        scales lay out the large strokes cheaply; by default they get a quarter of the full size's."""
+        if self.quality:
+            return PRESETS[self.quality].rule(level, levels)
+        count = self.iterations if level == levels - 1 else self.coarse_iterations or max(1, round(self.iterations / 4))
+        return SizeRule(count, count, count)
+
     def level_iterations(self, level: int, levels: int) -> int:
-        """Iterations at pyramid level ``level`` (0 the coarsest) of ``levels``. Smaller scales
-        lay out the large strokes cheaply; by default they get a quarter of the full size's."""
-        if level == levels - 1:
-            return self.iterations
-        return self.coarse_iterations or max(1, round(self.iterations / 4))
+        """The most iterations level ``level`` of ``levels`` may take."""
+        return self.level_rule(level, levels).ceiling
 
     def layer_weights(self) -> tuple:
         """Style layer weights, normalised to sum to 1 (equal when not given)."""
@@ -141,6 +149,8 @@ class StyleParams:
         for name in ("preserve_colors", "tutorial_loss"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.quality and self.quality not in PRESETS:
+            raise ParamError(f"quality must be one of {', '.join(PRESETS)}, got {self.quality!r}")
         for name, allowed in (("init", INITS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS)):
             if getattr(self, name) not in allowed:
                 raise ParamError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")

@@ -69,10 +69,11 @@ class JobPlan:
         )
 
     def work(self, params) -> list:
-        """(iterations, megapixels evaluated per iteration) per size: what ``core.speed`` times."""
+        """(iterations, megapixels evaluated per iteration) per size: what ``core.speed`` times
+        (a quality preset's expected iterations)."""
         count = len(self.sizes)
         return [
-            (params.level_iterations(level, count), evaluated_megapixels(size, self.tile_border))
+            (params.level_rule(level, count).expected, evaluated_megapixels(size, self.tile_border))
             for level, size in enumerate(self.sizes)
         ]
 

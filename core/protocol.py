@@ -21,7 +21,9 @@ Version 2 added ``stage`` (what a job is doing, sent at least every ``HEARTBEAT_
 runs, so a silent worker is a stuck one) and ``preview`` (a small picture of the best image so
 far, for jobs whose header asks with ``"preview": {"long_side": N, "every_seconds": S}``: at most
 one per S seconds, plus one as each level ends). Version 3 added the start-up stages before
-``hello``.
+``hello``. Version 4 added the quality presets to ``hello`` (``presets``: name -> its rule, see
+``core.presets``); a job's params may name one as ``quality``, and a job's ``progress`` total is
+then what the job expects, growing or shrinking as the presets' stop rule sees the picture settle.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 MAX_HEADER_BYTES = 1 << 20
 # What a job's pictures must be, so that the plug-in can refuse a layer before the engine starts:
 # VGG19 pools four times before its fifth block, so a smaller side has no features there.
@@ -159,8 +161,10 @@ def hello(
     weights_ok: bool,
     weights_message: str = "",
     defaults: dict | None = None,
+    presets: dict | None = None,
 ) -> dict:
-    """``defaults`` are the engine's default settings, so a client can scale them (strength x2)."""
+    """``defaults`` are the engine's default settings, so a client can scale them (strength x2);
+    ``presets`` the quality presets a job may name, each with its label and rule."""
     return {
         "type": HELLO,
         "protocol": PROTOCOL_VERSION,
@@ -170,6 +174,7 @@ def hello(
         "weights": weights_ok,
         "weights_message": weights_message,
         "defaults": defaults or {},
+        "presets": presets or {},
     }
 
 

@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     import keras
 
     from core.params import StyleParams
+    from core.presets import PRESETS
 
     hello = protocol.hello(
         __version__,
@@ -65,6 +66,7 @@ def main(argv=None) -> int:
         engine is not None,
         weights_message,
         StyleParams().to_dict(),
+        {name: preset.describe() for name, preset in PRESETS.items()},
     )
     server.serve(engine, weights_message, hello)
     return 0

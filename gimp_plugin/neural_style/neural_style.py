@@ -52,10 +52,15 @@ def add_arguments(procedure):
         "style-layer", "St_yle layer", "The picture whose style to paint with (any layer of any open image)", True, RW
     )
     quality = Gimp.Choice.new()
-    for index, (nick, (label, _)) in enumerate(painting.QUALITY.items()):
+    for index, (nick, label) in enumerate(painting.QUALITY.items()):
         quality.add(nick, index, label, "")
     procedure.add_choice_argument(
-        "quality", "_Quality", "More iterations look finer and take longer", quality, "standard", RW
+        "quality",
+        "_Quality",
+        "Finer looks take longer; each stops when the picture stops changing",
+        quality,
+        "standard",
+        RW,
     )
     procedure.add_int_argument(
         "iterations", "_Iterations", "Iterations at the working size, with Custom quality", 1, 5000, 120, RW

@@ -15,14 +15,10 @@ from worker_client import WorkerError
 
 from core.protocol import Pixels
 
-# (label, iterations at the working size; the smaller scale gets a quarter as many); the times
-# are for a 512x384 result on a 2-core CPU (bfloat16).
-QUALITY = {
-    "draft": ("Draft (about 1 minute)", 40),
-    "standard": ("Standard (about 3 minutes)", 120),
-    "fine": ("Fine (about 6 minutes)", 250),
-    "custom": ("Custom: use Iterations below", None),
-}
+# The dialog's Quality choices: the engine's presets by name (what each does, its rule, comes in
+# the worker's hello: core/presets.py), and Custom, exact iteration counts.
+QUALITY = {"draft": "Draft", "standard": "Standard", "fine": "Fine", "custom": "Custom: use Iterations below"}
+CUSTOM = "custom"
 SETTINGS = (
     "quality",
     "iterations",
@@ -64,12 +60,18 @@ def painted_size(settings: dict, area_long_side: int) -> int:
     return min(working, area_long_side) if working else area_long_side
 
 
-def engine_params(settings: dict, defaults: dict, area_long_side: int) -> dict:
-    """The engine's settings from the dialog's, scaling the engine's own defaults."""
-    iterations = QUALITY[settings["quality"]][1] or settings["iterations"]
+def engine_params(settings: dict, hello: dict, area_long_side: int) -> dict:
+    """The engine's settings from the dialog's, scaling the engine's own defaults (``hello``'s):
+    a quality preset the engine knows, or Custom's exact iterations."""
+    quality, defaults = settings["quality"], hello["defaults"]
+    if quality != CUSTOM and quality not in hello["presets"]:
+        raise UserError(
+            f"The engine has no '{quality}' quality: update it with Filters > Artistic > Neural Style Engine..."
+        )
+    counts = {"iterations": settings["iterations"]} if quality == CUSTOM else {"quality": quality}
     return {
         "size": painted_size(settings, area_long_side),
-        "iterations": iterations,
+        **counts,
         "style_weight": defaults["style_weight"] * settings["style-strength"],
         "content_weight": defaults["content_weight"] * settings["content-keep"],
         "tv_weight": defaults["tv_weight"] * settings["smoothness"],
@@ -109,7 +111,7 @@ def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
     for index, job in enumerate(plan.jobs):
         if watch.stopping():
             return painted, True
-        params = engine_params(settings, worker.hello["defaults"], max(job.area[2:]))
+        params = engine_params(settings, worker.hello, max(job.area[2:]))
         try:
             result = worker.run_job(
                 params,
