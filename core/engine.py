@@ -70,13 +70,17 @@ class StyleTransfer:
         on_evaluation=None,
         on_stage=None,
         previews: Previews | None = None,
+        pace_of=None,
     ) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored).
         ``on_evaluation(image, loss)`` sees every image evaluated on the host (on a device: the
-        image after each chunk of iterations); ``on_stage(Stage)`` hears what the job is doing."""
+        image after each chunk of iterations); ``on_stage(Stage)`` hears what the job is doing;
+        ``pace_of(kind)`` gives this computer's measured ``core.speed.Pace``, for time left that
+        is true from the first report."""
         job = self.plan(content, styles, params)
         out_shape = job.sizes[-1].shape
         run = _Run(params, job, on_progress, should_stop, on_evaluation, on_stage)
+        run.pace = pace_of(job.speed_kind()) if pace_of is not None else None
         sizes = len(job.sizes)
         run.stage(STARTING, f"starting: {out_shape[1]}x{out_shape[0]} in {sizes} size{'s' * (sizes > 1)}", 0)
         if previews is not None:
@@ -156,6 +160,9 @@ class _Run:
         self.seconds_spent = 0.0
         self.clock = None  # the current size's speed.SizeClock
         self.timings = []
+        self.pace = None  # this computer's speed.Pace, when the caller knows it
+        self.megapixels = [plan.evaluated_megapixels(size, job.tile_border) for size in job.sizes]
+        self.started = time.perf_counter()
 
     def optimise(self, level, x0, level_objective):
         """L-BFGS at one level; returns (best image, whether the caller stopped us)."""
@@ -292,6 +299,10 @@ class _Run:
         )
         total = sum(self.planned(any_level, done_here) for any_level in range(len(self.shapes)))
         self.reported = (self.iteration, total)
+        if self.pace is not None:
+            left = self._time_left(level, done_here)
+        else:
+            left = seconds / work * remaining if work else None
         self.on_progress(
             Progress(
                 self.iteration,
@@ -299,6 +310,24 @@ class _Run:
                 level + 1,
                 len(self.shapes),
                 dict(self.losses),
-                seconds / work * remaining if work else None,
+                left,
             )
         )
+
+    def _time_left(self, level, done_here):
+        """Seconds left at this computer's pace, scaled by how this job has kept to it so far
+        (within a factor of three: a first iteration says little)."""
+        pace, megapixels = self.pace, self.megapixels
+        foretold = sum(pace.first_extra(megapixels[done]) + n * pace.per_iteration(megapixels[done])
+                       for done, n in enumerate(self.done_at))  # fmt: skip
+        left = 0.0
+        for later in range(len(self.done_at), len(megapixels)):
+            planned, per_iteration = self.planned(later, done_here), pace.per_iteration(megapixels[later])
+            if later == level:
+                foretold += pace.first_extra(megapixels[later]) + done_here * per_iteration
+                left += (planned - done_here) * per_iteration
+            else:
+                left += pace.first_extra(megapixels[later]) + planned * per_iteration
+        if foretold <= 0:
+            return left
+        return left * min(3.0, max(1 / 3, (time.perf_counter() - self.started) / foretold))

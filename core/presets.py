@@ -49,9 +49,9 @@ class Preset:
 PRESETS = {
     preset.name: preset
     for preset in (
-        Preset("draft", "Draft", SizeRule(10, 40, 20), SizeRule(10, 40, 15), 0.5),
-        Preset("standard", "Standard", SizeRule(20, 80, 40), SizeRule(20, 120, 40), 0.25),
-        Preset("fine", "Fine", SizeRule(30, 160, 80), SizeRule(40, 250, 90), 0.12),
+        Preset("draft", "Draft", SizeRule(10, 25, 15), SizeRule(15, 40, 20), 0.35),
+        Preset("standard", "Standard", SizeRule(20, 40, 35), SizeRule(25, 120, 40), 0.2),
+        Preset("fine", "Fine", SizeRule(30, 80, 60), SizeRule(50, 250, 90), 0.1),
     )
 }
 NAMES = tuple(PRESETS)

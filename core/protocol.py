@@ -14,8 +14,8 @@ as a whole (``read_hello`` skips them).
 Every message has a builder below; build messages with them, never by hand.
 
   worker -> client: hello, stage, progress, preview (+image), result (+image),
-                    cancelled (+best image so far), error
-  client -> worker: job (+content, styles, optional mask), cancel, shutdown
+                    cancelled (+best image so far), error, estimates
+  client -> worker: job (+content, styles, optional mask), cancel, shutdown, estimate
 
 Version 2 added ``stage`` (what a job is doing, sent at least every ``HEARTBEAT_SECONDS`` while it
 runs, so a silent worker is a stuck one) and ``preview`` (a small picture of the best image so
@@ -24,6 +24,9 @@ one per S seconds, plus one as each level ends). Version 3 added the start-up st
 ``hello``. Version 4 added the quality presets to ``hello`` (``presets``: name -> its rule, see
 ``core.presets``); a job's params may name one as ``quality``, and a job's ``progress`` total is
 then what the job expects, growing or shrinking as the presets' stop rule sees the picture settle.
+It also added ``estimate``: how long jobs of these params would take on a picture of this size, at
+the pace this computer has shown (``core.speed``), answered at once with ``estimates``, even
+during a job.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ MAX_SIDE = 16384
 # worker silent for several times longer.
 HEARTBEAT_SECONDS = 10.0
 
-HELLO, JOB, STAGE, PROGRESS, PREVIEW, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN = (
+HELLO, JOB, STAGE, PROGRESS, PREVIEW, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN, ESTIMATE, ESTIMATES = (
     "hello",
     "job",
     "stage",
@@ -52,6 +55,8 @@ HELLO, JOB, STAGE, PROGRESS, PREVIEW, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN
     "error",
     "cancel",
     "shutdown",
+    "estimate",
+    "estimates",
 )
 
 # Error codes, each with what the user can do about it. The worker sends the first five; a client
@@ -221,6 +226,17 @@ def job(
     if preview is not None:
         header["preview"] = preview
     return header
+
+
+def estimate(request_id: str, width: int, height: int, params: list) -> dict:
+    """How long a job of each of ``params`` would take on a content picture of this size."""
+    return {"type": ESTIMATE, "id": request_id, "width": width, "height": height, "params": params}
+
+
+def estimates(request_id: str, answers: list) -> dict:
+    """The answer to ``estimate``: per params, ``{"seconds": s, "duration": "1 min 30 s" (for
+    people), "measured": bool}`` (measured on this computer, or a fixed guess)."""
+    return {"type": ESTIMATES, "id": request_id, "estimates": answers}
 
 
 def preview_request(long_side: int, every_seconds: float) -> dict:

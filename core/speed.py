@@ -116,6 +116,38 @@ def remember(key: str, new: list, path: str | None = None) -> None:
 
 
 @dataclass(frozen=True)
+class Pace:
+    """This computer's speed for one kind: seconds = a + b x megapixels, per iteration and for a
+    size's first iteration's extra; ``measured`` unless it is the fixed guess."""
+
+    iteration: tuple
+    first: tuple
+    measured: bool
+
+    def per_iteration(self, megapixels: float) -> float:
+        return self.iteration[0] + self.iteration[1] * megapixels
+
+    def first_extra(self, megapixels: float) -> float:
+        return self.first[0] + self.first[1] * megapixels
+
+    def seconds(self, work: list) -> float:
+        """Seconds for ``work``, a list of (iterations, megapixels evaluated per iteration) per size."""
+        return sum(iterations * self.per_iteration(mp) + self.first_extra(mp) for iterations, mp in work)
+
+
+def pace(key: str, path: str | None = None) -> Pace:
+    """The pace the kept timings of ``key`` show, or the fixed guess."""
+    kept = timings(key, path)
+    if not kept:
+        return Pace(*GUESSES["CPU" if key.startswith("CPU") else "GPU"], measured=False)
+    return Pace(
+        _line([(t.megapixels, t.seconds_per_iteration) for t in kept]),
+        _line([(t.megapixels, t.first_extra_seconds) for t in kept]),
+        measured=True,
+    )
+
+
+@dataclass(frozen=True)
 class Estimate:
     seconds: float
     measured: bool  # from this computer's own timings, not the fixed guess
@@ -127,15 +159,14 @@ class Estimate:
 
 
 def estimate(key: str, work: list, path: str | None = None) -> Estimate:
-    """Seconds for ``work``, a list of (iterations, megapixels evaluated per iteration) per size."""
-    kept = timings(key, path)
-    if kept:
-        iteration = _line([(t.megapixels, t.seconds_per_iteration) for t in kept])
-        first = _line([(t.megapixels, t.first_extra_seconds) for t in kept])
-    else:
-        iteration, first = GUESSES["CPU" if key.startswith("CPU") else "GPU"]
-    seconds = sum(iterations * (iteration[0] + iteration[1] * mp) + first[0] + first[1] * mp for iterations, mp in work)
-    return Estimate(seconds, bool(kept))
+    """Seconds for ``work`` (see ``Pace.seconds``) at this computer's pace."""
+    known = pace(key, path)
+    return Estimate(known.seconds(work), known.measured)
+
+
+def foretell(job, params, path: str | None = None) -> Estimate:
+    """Seconds for a planned job (``core.plan.JobPlan``) with ``params``, at this computer's pace."""
+    return estimate(job.speed_kind(), job.work(params), path)
 
 
 def _line(points: list) -> tuple:

@@ -180,6 +180,8 @@ class Server:
             elif kind == protocol.JOB:
                 self.stops[header["id"]] = threading.Event()
                 self.jobs.put((header, payload))
+            elif kind == protocol.ESTIMATE:
+                self._estimate(header)
             elif kind == protocol.CANCEL:
                 if header.get("id") in self.stops:
                     self.stops[header.get("id")].set()
@@ -192,6 +194,34 @@ class Server:
                 self.send(
                     protocol.error(protocol.BAD_MESSAGE, f"unknown message type {kind!r}", job_id=header.get("id"))
                 )
+
+    def _estimate(self, header):
+        """Answer an ``estimate`` at once, on the reader's thread: planning a job is quick."""
+        from core import images, plan, speed
+        from core.images import ImageError
+        from core.params import ParamError, StyleParams
+
+        try:
+            shape = (int(header["height"]), int(header["width"]))
+            answers = []
+            for values in header["params"]:
+                params = StyleParams.from_dict(values)
+                foretold = speed.foretell(plan.plan_job(params, images.fit_long_side(shape, params.size)), params)
+                answers.append(
+                    {
+                        "seconds": round(foretold.seconds, 1),
+                        "duration": speed.duration(foretold.seconds),
+                        "measured": foretold.measured,
+                    }
+                )
+        except (ParamError, ImageError) as error:  # a job that could not run: said as a job would say it
+            self.send(protocol.error(protocol.BAD_INPUT, str(error), job_id=header.get("id")))
+            return
+        except (KeyError, TypeError, ValueError):
+            message = "an estimate needs a whole 'width' and 'height' and a list of 'params'"
+            self.send(protocol.error(protocol.BAD_MESSAGE, message, job_id=header.get("id")))
+            return
+        self.send(protocol.estimates(header.get("id"), answers))
 
     def _run_job(self, header, payload):
         job_id = header.get("id")
@@ -262,6 +292,7 @@ class Server:
             stop.is_set,
             on_stage=on_stage,
             previews=_previews(header.get("preview"), send_preview),
+            pace_of=speed.pace,
         )
         speed.remember(result.job.speed_kind(), result.timings)
         if result.cancelled and not result.iterations:  # stopped before anything was painted: no picture

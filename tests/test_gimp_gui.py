@@ -127,6 +127,8 @@ def test_preview_then_ok_then_stop_and_keep(artist):
     named = "Background" + (f" ({style_file})" if style_file else "")  # 3.0 gives batch-loaded images no file
     assert f"dialog: style layer shown as {named!r}" in (session.folder / "logs" / "plugin.log").read_text()
     assert closest_match(blank, shrunk(session.style, (40, 30))) < 20  # the thumbnail is there
+    # the worker, started with the dialog, says how long each quality takes at the working size
+    session.wait_for_log("dialog: Standard: about ", 1, timeout=120)
     session.gui.key(dialog, "alt+p")
     session.wait_for_log("draft preview shown", 1)
     shown = session.shot(dialog)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import images, protocol, speed
+from core import images, presets, protocol, speed
 from core.protocol import Pixels
 from gimp_plugin.neural_style.worker_client import WorkerClient, WorkerError, clean_environment, popen_options
 from tests.conftest import ROOT
@@ -59,6 +59,7 @@ def test_handshake(worker):
     assert worker.hello["protocol"] == protocol.PROTOCOL_VERSION
     assert worker.hello["backend"] == "tensorflow" and worker.hello["device"] == "CPU"
     assert worker.hello["weights"] is True
+    assert worker.hello["presets"] == {name: preset.describe() for name, preset in presets.PRESETS.items()}
 
 
 def test_two_jobs_stream_progress_and_return_pixels_from_one_model_load(worker):
@@ -81,6 +82,28 @@ def test_each_jobs_timing_is_kept_for_time_estimates(tmp_path, monkeypatch):
     [(kind, timings)] = json.loads((tmp_path / speed.FILE).read_text())["kinds"].items()
     assert kind.startswith(speed.kind("CPU", "tensorflow", ""))
     assert [timing["megapixels"] for timing in timings] == [64 * 48 / 1e6] * 2
+
+
+def test_estimates_come_at_once_from_the_pace_this_computer_showed(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURAL_STYLE_DATA_DIR", str(tmp_path))
+    asked = [dict(FAST, iterations=n) for n in (3, 30)] + [{"size": 64, "quality": "standard"}]
+    with WorkerClient(WORKER, cwd=ROOT) as client:
+        guessed = client.estimate(asked, 64, 48)
+        client.run_job(FAST, CONTENT, [STYLE])  # its timing is kept
+        measured = client.estimate(asked, 64, 48)
+        with pytest.raises(WorkerError, match="iterations must be between"):
+            client.estimate([dict(FAST, iterations=0)], 64, 48)
+        with pytest.raises(WorkerError, match="an estimate needs a whole 'width' and 'height'"):
+            client.estimate([FAST], "wide", 48)
+    assert [answer["measured"] for answer in guessed] == [False] * 3
+    assert [answer["measured"] for answer in measured] == [True] * 3
+    assert measured[0]["seconds"] < measured[1]["seconds"]  # ten times the iterations
+    [(kind, [timing])] = json.loads((tmp_path / speed.FILE).read_text())["kinds"].items()
+    timing = speed.SizeTiming(**timing)
+    assert measured[1]["seconds"] == pytest.approx(
+        30 * timing.seconds_per_iteration + timing.first_extra_seconds, abs=0.1
+    )
+    assert all(answer["duration"].endswith((" s", " min")) for answer in measured)
 
 
 def test_a_mask_scales_the_alpha(worker):
@@ -456,7 +479,7 @@ def test_a_quiet_stage_is_repeated_as_a_heartbeat():
     beat = 0.5
 
     class SlowStep:  # an engine whose one step outlasts the heartbeat several times
-        def run(self, content, styles, params, on_progress, should_stop, on_stage, previews):
+        def run(self, content, styles, params, on_progress, should_stop, on_stage, previews, pace_of):
             from core.reporting import Stage
 
             on_stage(Stage(protocol.TARGETS, "the targets", 1, 1))

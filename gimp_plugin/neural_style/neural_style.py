@@ -26,6 +26,7 @@ if PLUGIN_DIR not in sys.path:
 
 import engine_setup  # noqa: E402
 import gimp_io  # noqa: E402
+import job_settings  # noqa: E402
 import messages  # noqa: E402
 import painting  # noqa: E402
 import plugin_log  # noqa: E402
@@ -52,7 +53,7 @@ def add_arguments(procedure):
         "style-layer", "St_yle layer", "The picture whose style to paint with (any layer of any open image)", True, RW
     )
     quality = Gimp.Choice.new()
-    for index, (nick, label) in enumerate(painting.QUALITY.items()):
+    for index, (nick, label) in enumerate(job_settings.QUALITY.items()):
         quality.add(nick, index, label, "")
     procedure.add_choice_argument(
         "quality",

@@ -11,29 +11,10 @@ from typing import NamedTuple
 import gimp_io
 import messages
 from gi.repository import Gimp
+from job_settings import SETTINGS, UserError, engine_params, painted_size
 from worker_client import WorkerError
 
 from core.protocol import Pixels
-
-# The dialog's Quality choices: the engine's presets by name (what each does, its rule, comes in
-# the worker's hello: core/presets.py), and Custom, exact iteration counts.
-QUALITY = {"draft": "Draft", "standard": "Standard", "fine": "Fine", "custom": "Custom: use Iterations below"}
-CUSTOM = "custom"
-SETTINGS = (
-    "quality",
-    "iterations",
-    "style-strength",
-    "content-keep",
-    "smoothness",
-    "keep-colors",
-    "stroke-size",
-    "working-size",
-    "seed",
-)
-
-
-class UserError(Exception):
-    """Something the artist can fix; the text says what."""
 
 
 class Job(NamedTuple):
@@ -52,34 +33,6 @@ class Plan(NamedTuple):
 def settings_of(config) -> dict:
     """The dialog's settings as plain values, safe to read from any thread."""
     return {name: config.get_property(name) for name in SETTINGS}
-
-
-def painted_size(settings: dict, area_long_side: int) -> int:
-    """The long side the engine paints at: the working size, never above the layer's own."""
-    working = settings["working-size"]
-    return min(working, area_long_side) if working else area_long_side
-
-
-def engine_params(settings: dict, hello: dict, area_long_side: int) -> dict:
-    """The engine's settings from the dialog's, scaling the engine's own defaults (``hello``'s):
-    a quality preset the engine knows, or Custom's exact iterations."""
-    quality, defaults = settings["quality"], hello["defaults"]
-    if quality != CUSTOM and quality not in hello["presets"]:
-        raise UserError(
-            f"The engine has no '{quality}' quality: update it with Filters > Artistic > Neural Style Engine..."
-        )
-    counts = {"iterations": settings["iterations"]} if quality == CUSTOM else {"quality": quality}
-    return {
-        "size": painted_size(settings, area_long_side),
-        **counts,
-        "style_weight": defaults["style_weight"] * settings["style-strength"],
-        "content_weight": defaults["content_weight"] * settings["content-keep"],
-        "tv_weight": defaults["tv_weight"] * settings["smoothness"],
-        "preserve_colors": bool(settings["keep-colors"]),
-        "style_scale": settings["stroke-size"],
-        "seed": settings["seed"],
-        "init": "content",
-    }
 
 
 def prepare(image, drawables, config) -> Plan:

@@ -199,6 +199,22 @@ class WorkerClient:
                     self.log_tail(),
                 )
 
+    def estimate(self, params: list, width: int, height: int, timeout=30.0) -> list:
+        """How long a job of each of ``params`` would take on a ``width`` x ``height`` picture,
+        at this computer's pace: ``[{"seconds", "measured"}]``; raises ``WorkerError``. Not while a
+        job runs on another thread (both would read the worker's answers)."""
+        request_id = f"estimate-{next(self._ids)}"
+        self._send(protocol.estimate(request_id, width, height, params))
+        deadline = time.monotonic() + timeout
+        while (message := self._next(max(0.0, deadline - time.monotonic()))) is not None:
+            header = message[0]
+            if header.get("id") != request_id:
+                continue
+            if header["type"] == protocol.ERROR:
+                raise WorkerError(header.get("message", ""), header.get("hint", ""), header.get("code", ""))
+            return header["estimates"]
+        raise self._timed_out("did not answer", timeout)
+
     def close(self, timeout=5.0) -> None:
         """Ask the worker to stop; kill it if it has not within ``timeout`` seconds."""
         process, self._process = self._process, None

@@ -1,0 +1,70 @@
+"""From the dialog's settings to the engine's: the quality choices, the size painted at and the
+engine's parameters. No ``gi`` here: tested without GIMP."""
+
+from __future__ import annotations
+
+# The dialog's Quality choices: the engine's presets by name (what each does, its rule, comes in
+# the worker's hello: core/presets.py), and Custom, exact iteration counts.
+QUALITY = {"draft": "Draft", "standard": "Standard", "fine": "Fine", "custom": "Custom: use Iterations below"}
+CUSTOM = "custom"
+SETTINGS = (
+    "quality",
+    "iterations",
+    "style-strength",
+    "content-keep",
+    "smoothness",
+    "keep-colors",
+    "stroke-size",
+    "working-size",
+    "seed",
+)
+
+
+class UserError(Exception):
+    """Something the artist can fix; the text says what."""
+
+
+def painted_size(settings: dict, area_long_side: int) -> int:
+    """The long side the engine paints at: the working size, never above the layer's own."""
+    working = settings["working-size"]
+    return min(working, area_long_side) if working else area_long_side
+
+
+def engine_params(settings: dict, hello: dict, area_long_side: int) -> dict:
+    """The engine's settings from the dialog's, scaling the engine's own defaults (``hello``'s):
+    a quality preset the engine knows, or Custom's exact iterations."""
+    quality, defaults = settings["quality"], hello["defaults"]
+    if quality != CUSTOM and quality not in hello["presets"]:
+        raise UserError(
+            f"The engine has no '{quality}' quality: update it with Filters > Artistic > Neural Style Engine..."
+        )
+    counts = {"iterations": settings["iterations"]} if quality == CUSTOM else {"quality": quality}
+    return {
+        "size": painted_size(settings, area_long_side),
+        **counts,
+        "style_weight": defaults["style_weight"] * settings["style-strength"],
+        "content_weight": defaults["content_weight"] * settings["content-keep"],
+        "tv_weight": defaults["tv_weight"] * settings["smoothness"],
+        "preserve_colors": bool(settings["keep-colors"]),
+        "style_scale": settings["stroke-size"],
+        "seed": settings["seed"],
+        "init": "content",
+    }
+
+
+def estimated_qualities(current: str) -> list:
+    """The qualities the dialog says the time of: every preset, and Custom when it is chosen."""
+    return [name for name in QUALITY if name != CUSTOM or current == CUSTOM]
+
+
+def time_line(current: str, qualities: list, answers: list) -> str:
+    """The dialog's line on how long a painting takes here, from the worker's ``estimates`` (one
+    per quality): "Standard: about 40 s on this computer (Draft 15 s, Fine 1 min 30 s)"."""
+    times = dict(zip(qualities, answers))
+    chosen = times[current]
+    where = "on this computer" if chosen["measured"] else "(a guess until a first painting here measures it)"
+    others = ", ".join(
+        f"{QUALITY[name]} {times[name]['duration']}" for name in qualities if name not in (current, CUSTOM)
+    )
+    label = "Custom" if current == CUSTOM else QUALITY[current]
+    return f"{label}: about {chosen['duration']} {where} ({others})"
