@@ -102,7 +102,7 @@ class StyleTransfer:
             else:
                 x = images.resize(x, size.shape)
             run.size_stage(TARGETS, level, "the content and style targets")
-            run.clock = speed.SizeClock(plan.evaluated_megapixels(size, job.tile_border))
+            run.clock = speed.SizeClock(run.megapixels[level])
             try:
                 level_objective = objective.build(
                     self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile
@@ -177,8 +177,8 @@ class _Run:
             x, stopped = self._on_host(level, x0, level_objective, start, still)
         self.work_done += (self.iteration - first_iteration) * x0.shape[0] * x0.shape[1]
         self.seconds_spent += time.perf_counter() - start
-        if self.clock.timing() is not None:
-            self.timings.append(self.clock.timing())
+        if (timing := self.clock.timing()) is not None:
+            self.timings.append(timing)
         if not stopped:
             self.done_at.append(self.iteration - first_iteration)
             if self.previews is not None:
