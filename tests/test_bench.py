@@ -75,3 +75,15 @@ def test_quality_mode_scores_each_preset_against_its_fixed_counts_and_pastiche(t
         assert figures["draft_ratios"]["seconds"] > 0
     assert (tmp_path / "quality-sheet.jpg").is_file() and (tmp_path / "tubingen_x_shipwreck-draft-stops.png").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("pastiche-")]  # its workspace is removed
+
+
+@pytest.mark.real_weights
+def test_strength_mode_trades_photo_for_style_as_the_strength_grows(real_weights, tmp_path):
+    report = bench(
+        "--quality", "--strengths", "0.25,4", "--side", "64", "--out", str(tmp_path), "--weights", real_weights
+    )["quality"]
+    assert report["preset"] == "standard" and list(report["pairs"]) == ["tubingen x starry_night", "tubingen x shipwreck"]
+    for figures in report["pairs"].values():
+        weak, strong = figures["0.25"], figures["4"]
+        assert strong["style"] < weak["style"] and strong["content"] > weak["content"], figures
+    assert (tmp_path / "strength-sheet.jpg").is_file() and (tmp_path / "tubingen_x_starry_night-strength-4.png").is_file()

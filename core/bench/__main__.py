@@ -19,7 +19,7 @@ first preview at ``--side``, the dialog's Preview, what previews cost, the longe
 ``--full-size`` job within ``--memory-budget``). ``--quality`` what each quality preset buys
 (``core.bench.quality``: the bundled pairs painted with each of ``--presets`` as it stops now and
 with its fixed counts of before, and by pastiche in the same time, scored by one yardstick;
-pictures and a contact sheet in ``--out``).
+pictures and a contact sheet in ``--out``; with ``--strengths``, Standard at each Style strength).
 ``--random-weights`` tries any mode out without the real weights.
 """
 
@@ -85,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", action="store_true", help="seconds and looks of each quality preset (--side)")
     p.add_argument("--presets", default="draft,standard,fine", help="the presets --quality paints")
     p.add_argument("--no-pastiche", action="store_true", help="--quality without pastiche")
+    p.add_argument(
+        "--strengths",
+        help="--quality paints Standard at these Style strengths (e.g. 0.5,1,2,4) instead of comparing presets",
+    )
     p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
     p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
     return p
@@ -103,13 +107,14 @@ def main(argv=None) -> int:
     elif args.memory_job:
         print(json.dumps(memory.memory_job_here(weights, parse_size(args.memory_job), args.memory_budget)))
     elif args.quality:
-        report = quality.quality_figures(
-            weights,
-            args.out or os.path.join("out", "quality"),
-            args.side,
-            tuple(args.presets.split(",")),
-            not args.no_pastiche,
-        )
+        out = args.out or os.path.join("out", "quality")
+        if args.strengths:
+            strengths = tuple(float(v) for v in args.strengths.split(","))
+            report = quality.strength_figures(weights, out, args.side, strengths)
+        else:
+            report = quality.quality_figures(
+                weights, out, args.side, tuple(args.presets.split(",")), not args.no_pastiche
+            )
         print(json.dumps({"machine": machine(), "quality": report}, indent=2))
     elif args.live:
         budget = args.memory_budget or 8.0

@@ -84,28 +84,60 @@ def quality_figures(weights, out_dir, side=512, presets=tuple(FIXED_ITERATIONS),
                 "stops": StyleParams(size=side, quality=preset),
             }
             for kind, params in runs.items():
-                started = time.perf_counter()
-                result = engine.run(photo, [style], params)
-                seconds = time.perf_counter() - started
-                picture = result.pixels[..., :3]
                 name = f"{pair.replace(' ', '_')}-{preset}-{kind}.png"
-                Image.fromarray(picture).save(os.path.join(out_dir, name))
-                yardstick = Yardstick(engine.network, photo, style, picture.shape[:2])
-                figures[f"{preset}_{kind}"] = dict(
-                    seconds=round(seconds, 1), iterations=list(result.iterations_per_size), **yardstick.score(picture)
-                )
+                figures[f"{preset}_{kind}"], picture = _painted(engine, photo, style, params, out_dir, name)
                 row.append((f"{preset} {kind}", picture))
             fixed, stops = figures[f"{preset}_fixed"], figures[f"{preset}_stops"]
             figures[f"{preset}_ratios"] = {k: round(stops[k] / fixed[k], 3) for k in ("seconds", "style", "content")}
         if pastiche:
             targets = {preset: figures[f"{preset}_stops"]["seconds"] for preset in presets}
             for preset, (seconds, picture) in _pastiche_at(photo_name, style_name, side, targets, out_dir).items():
+                yardstick = Yardstick(engine.network, photo, style, picture.shape[:2])
                 figures[f"{preset}_pastiche"] = dict(seconds=round(seconds, 1), **yardstick.score(picture))
                 row.append((f"pastiche, {preset}'s time", picture))
         report["pairs"][pair] = figures
         sheet.append(row)
     _contact_sheet(sheet, os.path.join(out_dir, "quality-sheet.jpg"))
     return report
+
+
+def strength_figures(weights, out_dir, side=512, strengths=(0.5, 1.0, 2.0, 4.0), preset="standard") -> dict:
+    """Each bundled pair painted with ``preset`` at each Style strength (a multiple of the
+    engine's default style weight, as the dialog's setting is), scored by the ``Yardstick``: the
+    trade between style and photo the default strength makes; a contact sheet in ``out_dir``."""
+    from core.bench.common import SAMPLES, engine_for
+    from core.params import StyleParams
+
+    os.makedirs(out_dir, exist_ok=True)
+    engine = engine_for(weights)
+    default = StyleParams().style_weight
+    report, sheet = {"side": side, "preset": preset, "default_style_weight": default, "pairs": {}}, []
+    for photo_name, style_name in PAIRS:
+        photo, style = (images.load_image(os.path.join(SAMPLES, name)) for name in (photo_name, style_name))
+        pair = f"{photo_name[:-4]} x {style_name[:-4]}"
+        engine.run(photo, [style], StyleParams(size=side, iterations=2, coarse_iterations=2))  # compiles
+        figures, row = {}, []
+        for strength in strengths:
+            params = StyleParams(size=side, quality=preset, style_weight=default * strength)
+            name = f"{pair.replace(' ', '_')}-strength-{strength:g}.png"
+            figures[f"{strength:g}"], picture = _painted(engine, photo, style, params, out_dir, name)
+            row.append((f"Style strength {strength:g}", picture))
+        report["pairs"][pair] = figures
+        sheet.append(row)
+    _contact_sheet(sheet, os.path.join(out_dir, "strength-sheet.jpg"))
+    return report
+
+
+def _painted(engine, photo, style, params, out_dir, name):
+    """One timed painting, saved as ``name`` and scored: (figures, its RGB pixels)."""
+    started = time.perf_counter()
+    result = engine.run(photo, [style], params)
+    seconds = time.perf_counter() - started
+    picture = result.pixels[..., :3]
+    Image.fromarray(picture).save(os.path.join(out_dir, name))
+    yardstick = Yardstick(engine.network, photo, style, picture.shape[:2])
+    figures = dict(seconds=round(seconds, 1), iterations=list(result.iterations_per_size), **yardstick.score(picture))
+    return figures, picture
 
 
 def _pastiche_at(photo_name, style_name, side, targets, out_dir) -> dict:
