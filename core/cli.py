@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--style-blend", type=_floats, help="weights of the style images, e.g. 0.7,0.3")
     p.add_argument(
+        "--style-masks",
+        metavar="M1,M2,...",
+        type=lambda text: tuple(v.strip() for v in text.split(",")),
+        help="where each style paints: one greyscale picture per style, in the styles' order, the "
+        "content's size (white: paints here); leave one empty (e.g. ,sky.png) for the style that "
+        "paints the rest; where no mask covers, the first style paints",
+    )
+    p.add_argument(
         "--preserve-colors",
         action="store_true",
         default=None,
@@ -167,7 +175,7 @@ def main(argv=None) -> int:
         if full_size:
             args.size = None
         params = params_from_args(args)
-        images.check_writable(args.output, [args.content, *args.styles])
+        images.check_writable(args.output, [args.content, *args.styles, *filter(None, args.style_masks or ())])
         content = images.load_image(args.content)
         if full_size:
             params = params.replace(size=max(content.shape[:2]))
@@ -177,7 +185,8 @@ def main(argv=None) -> int:
         for note in filter(None, [*map(images.animation_note, pictures), *profiles]):
             print(f"python -m core: {note}", file=sys.stderr)
         images.check_inputs(content, styles, params)
-        result = _stylise(content, styles, params, args)
+        style_masks = _style_masks(args.style_masks, len(styles), content.shape[:2])
+        result = _stylise(content, styles, params, args, style_masks)
         if result.cancelled and not result.iterations:
             print("python -m core: stopped before anything was painted; nothing was written", file=sys.stderr)
             return 130
@@ -198,7 +207,18 @@ def main(argv=None) -> int:
     return 0
 
 
-def _stylise(content, styles, params, args):
+def _style_masks(paths, n_styles, shape):
+    """The ``--style-masks`` pictures as masks (None for an empty name), checked; None without them."""
+    from core import images, regions
+
+    if paths is None:
+        return None
+    masks = [regions.mask_of(images.load_image(path)) if path else None for path in paths]
+    regions.check_masks(masks, n_styles, shape)
+    return masks
+
+
+def _stylise(content, styles, params, args, style_masks=None):
     """Load the network and run, with a progress bar and Ctrl-C as a graceful stop."""
     from tqdm import tqdm
 
@@ -212,7 +232,7 @@ def _stylise(content, styles, params, args):
 
     network = VGG19Features(resolve_weights(args.weights))
     engine = StyleTransfer(network)
-    job = engine.plan(content, styles, params)
+    job = engine.plan(content, styles, params, style_masks)
     print(f"python -m core: {job.summary()}; {speed.foretell(job, params).text()}", file=sys.stderr)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -225,7 +245,7 @@ def _stylise(content, styles, params, args):
         bar.refresh()
 
     try:
-        result = engine.run(content, styles, params, on_progress, stop.is_set)
+        result = engine.run(content, styles, params, on_progress, stop.is_set, style_masks=style_masks)
         speed.remember(result.job.speed_kind(), result.timings)
         return result
     finally:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import images, objective, optimizers, plan, speed, stillness
+from core import images, objective, optimizers, plan, regions, speed, stillness
 from core.presets import PRESETS
 from core.protocol import PAINTING, STARTING, TARGETS, TILES
 from core.reporting import Previews, PreviewSender, Progress, Stage
@@ -55,10 +55,13 @@ class StyleTransfer:
         self.network = network
         self.compiled = objective.Compiled(network)
 
-    def plan(self, content: np.ndarray, styles: list, params) -> plan.JobPlan:
+    def plan(self, content: np.ndarray, styles: list, params, style_masks=None) -> plan.JobPlan:
         """What a job will run on and how; raises ``ParamError`` or ``ImageError`` for a job that
         cannot run."""
-        return plan.plan_job(params, images.check_inputs(content, styles, params))
+        out_shape = images.check_inputs(content, styles, params)
+        if style_masks is not None:
+            regions.check_masks(style_masks, len(styles), content.shape[:2])
+        return plan.plan_job(params, out_shape)
 
     def run(
         self,
@@ -71,13 +74,21 @@ class StyleTransfer:
         on_stage=None,
         previews: Previews | None = None,
         pace_of=None,
+        style_masks=None,
     ) -> Result:
         """Stylise uint8 RGB(A) ``content`` with uint8 RGB(A) ``styles`` (alpha of styles ignored).
+        ``style_masks``: per style, where it paints (uint8 (h, w) at the content's size, or None:
+        what the masks leave; ``core.regions``), or None: every style everywhere.
         ``on_evaluation(image, loss)`` sees every image evaluated on the host (on a device: the
         image after each chunk of iterations); ``on_stage(Stage)`` hears what the job is doing;
         ``pace_of(kind)`` gives this computer's measured ``core.speed.Pace``, for time left that
         is true from the first report."""
-        job = self.plan(content, styles, params)
+        job = self.plan(content, styles, params, style_masks)
+        where = (
+            None
+            if style_masks is None
+            else regions.regions_of(style_masks, params.blend_weights(len(styles)), content.shape[:2])
+        )
         out_shape = job.sizes[-1].shape
         run = _Run(params, job, on_progress, should_stop, on_evaluation, on_stage)
         run.pace = pace_of(job.speed_kind()) if pace_of is not None else None
@@ -105,7 +116,7 @@ class StyleTransfer:
             run.clock = speed.SizeClock(run.megapixels[level])
             try:
                 level_objective = objective.build(
-                    self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile
+                    self.compiled, content_rgb, style_rgbs, params, size, job.precision, run.before_tile, where
                 )
             except _Stop:  # while computing this size's targets: the image so far is the result
                 stopped = True
@@ -125,11 +136,16 @@ class StyleTransfer:
             tuple(run.timings),
         )
 
-    def objective(self, content_rgb, style_rgbs, params, shape):
+    def objective(self, content_rgb, style_rgbs, params, shape, style_masks=None):
         """The loss at one size, planned as a one-size job would be (``core.objective.build``): for
         measuring and testing evaluations on their own."""
         job = plan.plan_job(params.replace(pyramid_levels=1), tuple(shape))
-        return objective.build(self.compiled, content_rgb, style_rgbs, params, job.sizes[-1], job.precision)
+        where = None
+        if style_masks is not None:
+            where = regions.regions_of(style_masks, params.blend_weights(len(style_rgbs)), content_rgb.shape[:2])
+        return objective.build(
+            self.compiled, content_rgb, style_rgbs, params, job.sizes[-1], job.precision, regions=where
+        )
 
 
 class _Run:

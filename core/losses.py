@@ -14,6 +14,12 @@ divided by (``Divisors``) is where the two formulas differ:
 
 Feature maps come as (1, height, width, channels), images as (1, height, width, 3), masks (1 in
 the region, 0 outside) broadcast against them.
+
+Style regions (``core.regions``) generalise the style term to guided Gram matrices (Gatys et al.
+2017): per style layer, each region's Gram sum weights every feature position by the region's
+weight there (``regions``: (regions, height, width, 1) per style layer), is divided by the
+region's weight in all, matched to the region's own target, and its difference counts by the
+region's share of the image. Without regions there is one, of weight 1 everywhere: the same loss.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ class Sums(NamedTuple):
     """The additive parts of the loss over an image or a region of it."""
 
     content: list  # per content layer: squared difference to its target, summed
-    grams: list  # per style layer: the Gram sum F^T F, (channels, channels)
+    grams: list  # per style layer: each style region's Gram sum F^T F, (regions, channels, channels)
     variation: object  # the smoothness terms, summed
 
 
@@ -38,44 +44,60 @@ class Divisors(NamedTuple):
     """What each sum is divided by, for one image size and formula (float32 arrays)."""
 
     content: np.ndarray  # per content layer
-    grams: np.ndarray  # per style layer: Gram sum -> Gram matrix
+    grams: np.ndarray  # per style layer and region: Gram sum -> Gram matrix
     style: np.ndarray  # per style layer: squared Gram difference -> style loss
     variation: np.ndarray
+    shares: np.ndarray  # per style layer and region: how much its difference counts
 
 
-def divisors(shape: tuple, content_layers: tuple, style_layers: tuple, tutorial: bool = False) -> Divisors:
+def divisors(
+    shape: tuple, content_layers: tuple, style_layers: tuple, tutorial: bool = False, regions=None
+) -> Divisors:
     """The divisors for an image of ``shape`` (height, width): feature maps of a layer of stride
-    s are (height // s) x (width // s), as VGG19's poolings round down."""
+    s are (height // s) x (width // s), as VGG19's poolings round down. ``regions``: the style
+    regions' weights per style layer (``core.regions.Regions.at_layers``), or None for one."""
     height, width = shape
 
-    def size(layer):  # positions x channels of the layer's feature map
+    def positions(layer):
         s = vgg_layers.stride(layer)
-        return (height // s) * (width // s) * vgg_layers.channels(layer)
+        return (height // s) * (width // s)
 
     def array(values):
         return np.array(values, dtype=np.float32)
 
+    if regions is None:
+        weights = [np.array([positions(layer)], np.float64) for layer in style_layers]
+    else:
+        weights = [r.reshape(len(r), -1).sum(axis=1, dtype=np.float64) for r in regions]
+    shares = array([w / positions(layer) for w, layer in zip(weights, style_layers)])
     if tutorial:
         return Divisors(
             array([1.0] * len(content_layers)),
-            array([1.0] * len(style_layers)),
+            np.ones_like(shares),
             array([4.0 * 3**2 * float(height * width) ** 2] * len(style_layers)),
             array(1.0),
+            shares,
         )
     return Divisors(
-        array([size(layer) for layer in content_layers]),
-        array([size(layer) for layer in style_layers]),
+        array([positions(layer) * vgg_layers.channels(layer) for layer in content_layers]),
+        array([np.maximum(w, 1e-6) * vgg_layers.channels(layer) for w, layer in zip(weights, style_layers)]),
         array([vgg_layers.channels(layer) ** 2 for layer in style_layers]),
         array((height - 1) * (width - 1) * 3),
+        shares,
     )
 
 
 def gram_sum(features, mask=None):
-    """Channel-by-channel inner products summed over the feature positions (in the mask)."""
+    """Channel-by-channel inner products summed over the feature positions, each weighted by
+    ``mask``: (1, channels, channels), or one per region, (regions, channels, channels), for a
+    mask of regions (regions, height, width, 1)."""
     channels = ops.shape(features)[-1]
     flat = ops.reshape(features, (-1, channels))
-    masked = flat if mask is None else ops.reshape(features * mask, (-1, channels))
-    return ops.matmul(ops.transpose(masked), flat)
+    if mask is None:
+        return ops.matmul(ops.transpose(flat), flat)[None]
+    weighted = features * mask
+    weighted = ops.reshape(weighted, (ops.shape(weighted)[0], -1, channels))
+    return ops.matmul(ops.transpose(weighted, (0, 2, 1)), flat)
 
 
 def variation(image):
@@ -86,21 +108,28 @@ def variation(image):
     return ops.power(down + right, 1.25)
 
 
-def region_sums(content_features, content_targets, style_features, image, masks=None, pixel_mask=None) -> Sums:
+def region_sums(
+    content_features, content_targets, style_features, image, masks=None, pixel_mask=None, regions=None
+) -> Sums:
     """The sums over the whole image, or over a region given by ``masks`` (one per content, then
-    style layer) and ``pixel_mask`` (the smoothness terms the region owns)."""
+    style layer) and ``pixel_mask`` (the smoothness terms the region owns); ``regions``: the style
+    regions' weights per style layer (empty or None: one region)."""
     masks = masks or [None] * (len(content_features) + len(style_features))
+    regions = regions or [None] * len(style_features)
     content = [ops.sum(_masked(ops.square(f - t), m)) for f, t, m in zip(content_features, content_targets, masks)]
-    grams = [gram_sum(f, m) for f, m in zip(style_features, masks[len(content_features) :])]
+    grams = [gram_sum(f, _combined(m, r)) for f, m, r in zip(style_features, masks[len(content_features) :], regions)]
     return Sums(content, grams, ops.sum(_masked(variation(image), pixel_mask)))
 
 
 def loss(sums: Sums, style_targets, weights, divisors: Divisors):
     """``(total, parts)`` from the sums: ``weights`` are (content, style, smoothness, then one per
-    style layer, summing to 1); ``style_targets`` are the Gram matrices to match."""
+    style layer, summing to 1); ``style_targets`` are the Gram matrices to match, per style layer
+    (regions, channels, channels)."""
     content = sum(s / divisors.content[i] for i, s in enumerate(sums.content)) / len(sums.content)
     style = sum(
-        weights[3 + i] * ops.sum(ops.square(gram / divisors.grams[i] - target)) / divisors.style[i]
+        weights[3 + i]
+        * ops.sum(divisors.shares[i] * ops.sum(ops.square(gram / divisors.grams[i][:, None, None] - target), (1, 2)))
+        / divisors.style[i]
         for i, (gram, target) in enumerate(zip(sums.grams, style_targets))
     )
     parts = {
@@ -111,20 +140,34 @@ def loss(sums: Sums, style_targets, weights, divisors: Divisors):
     return parts["content"] + parts["style"] + parts["tv"], parts
 
 
-def style_targets(styles) -> list:
-    """The Gram matrices to match: each style image's Gram sums over its own divisors, blended.
-    ``styles``: (Gram sums per style layer, that image's Divisors, blend weight) per image."""
-    blended = None
-    for grams, image_divisors, blend in styles:
-        targets = [
-            (blend * np.asarray(g, np.float64) / d).astype(np.float32) for g, d in zip(grams, image_divisors.grams)
-        ]
-        blended = targets if blended is None else [b + t for b, t in zip(blended, targets)]
-    return blended
+def style_targets(styles, region_styles) -> list:
+    """The Gram matrices to match, per style layer (regions, channels, channels): each region's
+    blend of its styles' Gram matrices. ``styles``: (Gram sums per style layer, that image's
+    Divisors) per style image; ``region_styles``: per region, (style index, weight) pairs."""
+    grams = [
+        [np.asarray(g, np.float64)[0] / d[0] for g, d in zip(style_grams, image_divisors.grams)]
+        for style_grams, image_divisors in styles
+    ]
+    return [
+        np.stack([sum(weight * grams[i][layer] for i, weight in pairs) for pairs in region_styles]).astype(np.float32)
+        for layer in range(len(grams[0]))
+    ]
+
+
+def one_region(n_styles: int, blend: tuple) -> tuple:
+    """``region_styles`` of a job without style masks: one region, the blend of all styles."""
+    return (tuple((i, blend[i]) for i in range(n_styles)),)
 
 
 def _masked(values, mask):
     return values if mask is None else values * mask
+
+
+def _combined(mask, regions):
+    """A tile's mask and the style regions' weights together (either may be None)."""
+    if regions is None:
+        return mask
+    return regions if mask is None else regions * mask
 
 
 def weights_of(params) -> np.ndarray:

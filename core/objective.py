@@ -1,6 +1,6 @@
 """The loss at one size, ready to evaluate: ``f(image (1, h, w, 3)) -> (loss, parts, gradient)``,
-whole or in tiles as the size's plan says, with its fixed inputs (content features, blended style
-Gram matrices, weights) computed once when it is built.
+whole or in tiles as the size's plan says, with its fixed inputs (content features, each style
+region's Gram matrices and weights at each layer, weights) computed once when it is built.
 
 The network's functions are traced and compiled once per layer set and precision (``Compiled``):
 tracing and compiling are slow, and a job's sizes and jobs of a session share them.
@@ -63,29 +63,43 @@ class Compiled:
         return self.network.extractor(params.content_layers + params.style_layers, precision)
 
 
-def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, before_tile=None):
-    """The objective at ``size_plan.shape`` for float32 RGB ``content_rgb`` and ``style_rgbs``.
-    A size planned in tiles is evaluated by ``core.tiles``, calling ``before_tile(part, k, n)``
-    before each tile (its targets too)."""
+def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, before_tile=None, regions=None):
+    """The objective at ``size_plan.shape`` for float32 RGB ``content_rgb`` and ``style_rgbs``,
+    the styles painting where ``regions`` (``core.regions.Regions``, None: all of them
+    everywhere) say. A size planned in tiles is evaluated by ``core.tiles``, calling
+    ``before_tile(part, k, n)`` before each tile (its targets too)."""
     shape = size_plan.shape
     content_in = images.preprocess(images.resize(content_rgb, shape))
-    styles = [
-        (images.preprocess(images.resize(rgb, style_shape(rgb.shape, shape, params))), blend)
-        for rgb, blend in zip(style_rgbs, params.blend_weights(len(style_rgbs)))
-    ]
+    styles_in = [images.preprocess(images.resize(rgb, style_shape(rgb.shape, shape, params))) for rgb in style_rgbs]
+    guide = Guide(params, shape, len(style_rgbs), regions)
     if size_plan.tile_side is not None:
         return tiles.TiledObjective(
-            compiled.tiled(params, precision), params, size_plan, content_in, styles, before_tile
+            compiled.tiled(params, precision), params, size_plan, content_in, styles_in, guide, before_tile
         )
     evaluate, device_lbfgs, targets = compiled.whole(params, precision)
-    each = [(targets(style_in[None])[1], _divisors(style_in.shape[:2], params), blend) for style_in, blend in styles]
+    each = [(targets(style_in[None])[1], _divisors(style_in.shape[:2], params)) for style_in in styles_in]
     args = (
         targets(content_in[None])[0],
-        losses.style_targets(each),
+        losses.style_targets(each, guide.region_styles),
         losses.weights_of(params),
-        _divisors(shape, params),
+        guide.divisors,
+        guide.weights,
     )
     return Objective(evaluate, device_lbfgs, args, size_plan)
+
+
+class Guide:
+    """Where each style paints at one size: the regions' weights at each style layer (empty for
+    one region everywhere), which styles each region blends, and the size's divisors."""
+
+    def __init__(self, params, shape, n_styles, regions=None):
+        if regions is None:
+            self.weights, self.region_styles = [], losses.one_region(n_styles, params.blend_weights(n_styles))
+        else:
+            self.weights, self.region_styles = regions.at_layers(shape, params.style_layers), regions.styles
+        self.divisors = losses.divisors(
+            shape, params.content_layers, params.style_layers, params.tutorial_loss, self.weights or None
+        )
 
 
 def style_shape(style_shape, content_shape, params):
@@ -114,9 +128,9 @@ def _targets_function(extractor, n_content):
 
 
 def _loss_function(extractor, n_content):
-    def loss(image, content_targets, style_targets, weights, divisors):
+    def loss(image, content_targets, style_targets, weights, divisors, regions):
         features = _features(extractor, image)
-        sums = losses.region_sums(features[:n_content], content_targets, features[n_content:], image)
+        sums = losses.region_sums(features[:n_content], content_targets, features[n_content:], image, regions=regions)
         return losses.loss(sums, style_targets, weights, divisors)
 
     return loss

@@ -113,19 +113,20 @@ class TiledNetwork:
         self.forward = backends.forward(self._sums, extractor.weights)
         self.backward = backends.value_and_grad(self._share, extractor.weights)
 
-    def _sums(self, tile, bounds, pixel_bounds, content_targets):
-        """A tile's sums over its interior, and its content-layer features (for the targets)."""
+    def _sums(self, tile, bounds, pixel_bounds, content_targets, regions):
+        """A tile's sums over its interior, and its content-layer features (for the targets);
+        ``regions``: the style regions' weights under the tile's feature windows (or empty)."""
         features = [ops.cast(f, "float32") for f in _as_list(self.extractor(tile))]
         masks = [_mask(f, bounds[i]) for i, f in enumerate(features)]
         pixel_mask = _mask(tile[:, :-1, :-1, :], pixel_bounds)  # shaped as losses.variation's terms
         n = self.n_content
-        sums = losses.region_sums(features[:n], content_targets, features[n:], tile, masks, pixel_mask)
+        sums = losses.region_sums(features[:n], content_targets, features[n:], tile, masks, pixel_mask, regions)
         return sums, features[:n]
 
-    def _share(self, tile, bounds, pixel_bounds, content_targets, totals, style_targets, weights, divisors):
+    def _share(self, tile, bounds, pixel_bounds, content_targets, regions, totals, style_targets, weights, divisors):
         """The whole image's loss with this tile's own sums live in the totals: its gradient is
         the tile's share of the whole image's gradient."""
-        sums, _ = self._sums(tile, bounds, pixel_bounds, content_targets)
+        sums, _ = self._sums(tile, bounds, pixel_bounds, content_targets, regions)
         live = losses.Sums(
             *([t - ops.stop_gradient(s) + s for t, s in zip(total, own)] for total, own in zip(totals[:2], sums[:2])),
             totals.variation - ops.stop_gradient(sums.variation) + sums.variation,
@@ -148,9 +149,13 @@ def _as_list(out):
 class TiledImage:
     """One image size cut into tiles, for a layer set: whole-image sums from tile passes."""
 
-    def __init__(self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int, before_tile=None):
+    def __init__(
+        self, network: TiledNetwork, layers: tuple, shape: tuple, tile_side: int, before_tile=None, regions=()
+    ):
+        """``regions``: the style regions' weights per style layer over the whole image (empty: one
+        region everywhere)."""
         self.network, self.layers, self.shape = network, layers, shape
-        self.before_tile = before_tile
+        self.before_tile, self.regions = before_tile, list(regions)
         self.tiles = plan_tiles(shape, tile_side, halo(layers))
         self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
         self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
@@ -176,7 +181,11 @@ class TiledImage:
         out = None
         for tile, bounds, pixel_bounds in self._each_tile("content targets"):
             _, features = self.network.forward(
-                self._window(image, tile), bounds, pixel_bounds, self._tile_targets(None, tile)
+                self._window(image, tile),
+                bounds,
+                pixel_bounds,
+                self._tile_targets(None, tile),
+                self._tile_regions(tile),
             )
             if out is None:
                 out = [np.zeros((1, *self.feature_shapes[i], f.shape[-1]), np.float32) for i, f in enumerate(features)]
@@ -193,7 +202,11 @@ class TiledImage:
         total = None
         for tile, bounds, pixel_bounds in self._each_tile(part):
             sums, _ = self.network.forward(
-                self._window(image, tile), bounds, pixel_bounds, self._tile_targets(content_targets, tile)
+                self._window(image, tile),
+                bounds,
+                pixel_bounds,
+                self._tile_targets(content_targets, tile),
+                self._tile_regions(tile),
             )
             sums = losses.Sums(
                 [np.float64(s) for s in sums.content],
@@ -220,6 +233,7 @@ class TiledImage:
                 bounds,
                 pixel_bounds,
                 self._tile_targets(content_targets, tile),
+                self._tile_regions(tile),
                 totals,
                 style_targets,
                 weights,
@@ -227,6 +241,18 @@ class TiledImage:
             )
             grad[tile.top : tile.bottom, tile.left : tile.right] += tile_grad[0]
         return grad
+
+    def _tile_regions(self, tile):
+        """The style regions' weights under the tile's feature windows (zero where it sticks out)."""
+        out = []
+        for weights, layer in zip(self.regions, self.layers[self.network.n_content :]):
+            s = vgg_layers.stride(layer)
+            h, w = (tile.bottom - tile.top) // s, (tile.right - tile.left) // s
+            window = np.zeros((weights.shape[0], h, w, 1), np.float32)
+            part = weights[:, tile.top // s : tile.top // s + h, tile.left // s : tile.left // s + w]
+            window[:, : part.shape[1], : part.shape[2]] = part
+            out.append(window)
+        return out
 
     def _tile_targets(self, content_targets, tile):
         """The content targets under the tile's feature window (zero where it sticks out, or
@@ -248,31 +274,28 @@ class TiledObjective:
     """The engine's loss at one size, evaluated in tiles: ``f(image (1, h, w, 3)) -> (loss,
     parts, gradient)``, equal to the untiled ``core.objective.Objective`` up to float rounding.
 
-    ``content_in``: the preprocessed content at this size; ``styles``: (preprocessed style image,
-    blend weight) pairs. Targets are computed here, in tiles too. ``before_tile`` is called before
-    every tile (``TiledImage``) and may raise to abandon the work.
+    ``content_in``: the preprocessed content at this size; ``styles_in``: the preprocessed style
+    images; ``guide``: where each paints (``core.objective.Guide``). Targets are computed here, in
+    tiles too. ``before_tile`` is called before every tile (``TiledImage``) and may raise to
+    abandon the work.
     """
 
     runs_on_device = False
 
-    def __init__(self, network: TiledNetwork, params, size_plan, content_in, styles, before_tile=None):
+    def __init__(self, network: TiledNetwork, params, size_plan, content_in, styles_in, guide, before_tile=None):
         layers = params.content_layers + params.style_layers
         self.plan = size_plan
-        self.image = TiledImage(network, layers, size_plan.shape, size_plan.tile_side, before_tile)
+        self.image = TiledImage(network, layers, size_plan.shape, size_plan.tile_side, before_tile, guide.weights)
         self.content_targets = self.image.content_features(content_in)
-        tutorial = params.tutorial_loss
         each = []
-        for style_in, blend in styles:
+        for style_in in styles_in:
             style = TiledImage(network, layers, style_in.shape[:2], size_plan.tile_side, before_tile)
-            each.append(
-                (
-                    style.sums(style_in, part="style targets").grams,
-                    losses.divisors(style_in.shape[:2], params.content_layers, params.style_layers, tutorial),
-                    blend,
-                )
+            divisors = losses.divisors(
+                style_in.shape[:2], params.content_layers, params.style_layers, params.tutorial_loss
             )
-        self.style_targets = losses.style_targets(each)
-        self.divisors = losses.divisors(size_plan.shape, params.content_layers, params.style_layers, tutorial)
+            each.append((style.sums(style_in, part="style targets").grams, divisors))
+        self.style_targets = losses.style_targets(each, guide.region_styles)
+        self.divisors = guide.divisors
         self.weights = losses.weights_of(params)
 
     def __call__(self, image):

@@ -82,8 +82,13 @@ def test_strength_mode_trades_photo_for_style_as_the_strength_grows(real_weights
     report = bench(
         "--quality", "--strengths", "0.25,4", "--side", "64", "--out", str(tmp_path), "--weights", real_weights
     )["quality"]
-    assert report["preset"] == "standard" and list(report["pairs"]) == ["tubingen x starry_night", "tubingen x shipwreck"]
+    assert report["preset"] == "standard" and list(report["pairs"]) == [
+        "tubingen x starry_night",
+        "tubingen x shipwreck",
+    ]
     for figures in report["pairs"].values():
         weak, strong = figures["0.25"], figures["4"]
         assert strong["style"] < weak["style"] and strong["content"] > weak["content"], figures
-    assert (tmp_path / "strength-sheet.jpg").is_file() and (tmp_path / "tubingen_x_starry_night-strength-4.png").is_file()
+    assert (tmp_path / "strength-sheet.jpg").is_file() and (
+        tmp_path / "tubingen_x_starry_night-strength-4.png"
+    ).is_file()

@@ -33,6 +33,8 @@ def small_images(tmp_path_factory):
     for name, size in (("content", (48, 64)), ("style", (40, 40)), ("tiny", (8, 8))):
         paths[name] = str(folder / f"{name}.png")
         Image.fromarray(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)).save(paths[name])
+    paths["black-mask"] = str(folder / "black-mask.png")
+    Image.new("L", (64, 48)).save(paths["black-mask"])
     paths["empty"] = str(folder / "empty.png")
     Path(paths["empty"]).write_bytes(b"")
     paths["text"] = str(folder / "notes.jpg")
@@ -68,6 +70,10 @@ def assert_one_line_error(result, *fragments):
         "content-as-output",
         "style-as-output",
         "too-many-pixels",
+        "mask-count",
+        "mask-unreadable",
+        "mask-all-black",
+        "mask-size",
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
@@ -92,6 +98,16 @@ def test_bad_input_gives_one_line_and_exit_2(small_images, tmp_path, case):
         "content-as-output": ([c, s, "-o", c], ["that is one of the input pictures; choose another output file"]),
         "style-as-output": ([c, s, "-o", s], ["that is one of the input pictures"]),
         "too-many-pixels": ([huge_png_header(tmp_path), s, "-o", out], ["larger than 16384x16384 pixels"]),
+        "mask-count": ([c, s, "-o", out, "--style-masks", f"{c},{c}"], ["2 style masks for 1 style images"]),
+        "mask-unreadable": ([c, s, "-o", out, "--style-masks", small_images["text"]], ["not a readable image"]),
+        "mask-all-black": (
+            [c, s, "-o", out, "--style-masks", small_images["black-mask"]],
+            ["style mask 1 is all black: its style would paint nowhere"],
+        ),
+        "mask-size": (
+            [c, s, "-o", out, "--style-masks", s],
+            ["style mask 1 is 40x40 pixels; it must have the content"],
+        ),
     }[case]
     inputs = {path: Path(path).read_bytes() for path in (c, s)}
     result = run_cli(*args)
@@ -303,3 +319,42 @@ def test_an_animated_picture_is_said_to_give_its_first_frame(small_images, tmp_p
     lines = result.stderr.strip().splitlines()
     assert lines[0] == f"python -m core: {animation} is an animation of 2 frames; using its first", result.stderr
     assert result.returncode == 2 and "does not exist" in lines[-1]
+
+
+def test_two_styles_paint_their_own_halves_with_a_soft_border(real_weights, tmp_path):
+    """A red and a blue texture, masks on the left and the right half: each half takes its style's
+    colours, and the colour changes over a few columns, not in one step."""
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name, channel in (("red", 0), ("blue", 2)):
+        texture = rng.integers(0, 60, size=(128, 128, 3), dtype=np.uint8)
+        texture[..., channel] = 150 + (np.sin(np.arange(128) / 3.0)[None, :] * 60).astype(np.uint8)
+        paths[name] = str(tmp_path / f"{name}.png")
+        Image.fromarray(texture).save(paths[name])
+    photo = os.path.join(SAMPLES, "tubingen.jpg")
+    with Image.open(photo) as opened:
+        width, height = opened.size
+    left = np.zeros((height, width), np.uint8)
+    left[:, : width // 2] = 255
+    for name, mask in (("left", left), ("right", 255 - left)):
+        paths[name] = str(tmp_path / f"{name}.png")
+        Image.fromarray(mask).save(paths[name])
+    out = str(tmp_path / "result.png")
+    result = run_cli(
+        photo, paths["red"], paths["blue"], "-o", out, "--style-masks", f"{paths['left']},{paths['right']}",
+        "--size", "128", "--iterations", "60", "--pyramid-levels", "1", "--weights", real_weights,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image, Image.open(photo) as opened:
+        painted = np.asarray(image.convert("RGB"), float)
+        photo_small = np.asarray(opened.convert("RGB").resize(image.size, Image.Resampling.LANCZOS), float)
+
+    def redness(picture):  # per column: how much redder than blue
+        return (picture[..., 0] - picture[..., 2]).mean(axis=0)
+
+    change = redness(painted) - redness(photo_small)
+    quarter = painted.shape[1] // 4
+    assert change[:quarter].mean() > 20 and change[-quarter:].mean() < -20, change  # measured: +38, -40
+    middle = painted.shape[1] // 2
+    across = redness(painted)[:quarter].mean() - redness(painted)[-quarter:].mean()
+    assert np.abs(np.diff(redness(painted)[middle - 8 : middle + 8])).max() < 0.4 * across, redness(painted)

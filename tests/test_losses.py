@@ -12,7 +12,7 @@ IMAGE = rng.uniform(-100, 100, size=(1, 6, 8, 3)).astype(np.float32)
 CONTENT = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32)]
 TARGETS = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32)]
 STYLE = [rng.normal(size=(1, 6, 8, 64)).astype(np.float32), rng.normal(size=(1, 3, 4, 128)).astype(np.float32)]
-GRAM_TARGETS = [rng.normal(size=(64, 64)).astype(np.float32), rng.normal(size=(128, 128)).astype(np.float32)]
+GRAM_TARGETS = [rng.normal(size=(1, 64, 64)).astype(np.float32), rng.normal(size=(1, 128, 128)).astype(np.float32)]
 WEIGHTS = np.array([2.0, 3.0, 0.5, 0.25, 0.75], np.float32)
 
 
@@ -77,5 +77,42 @@ def test_the_sums_of_two_halves_add_up_to_the_whole_images():
 def test_style_targets_blend_each_images_gram_matrix():
     a, b = (rng.normal(size=(64, 64)) for _ in range(2))
     divisors = [losses.divisors((8, 8), *LAYERS), losses.divisors((16, 16), *LAYERS)]
-    blended = losses.style_targets([([a, a], divisors[0], 0.25), ([b, b], divisors[1], 0.75)])
-    np.testing.assert_allclose(blended[0], 0.25 * a / (8 * 8 * 64) + 0.75 * b / (16 * 16 * 64), rtol=1e-5, atol=1e-9)
+    blended = losses.style_targets(
+        [([a[None], a[None]], divisors[0]), ([b[None], b[None]], divisors[1])], losses.one_region(2, (0.25, 0.75))
+    )
+    assert blended[0].shape == (1, 64, 64)
+    np.testing.assert_allclose(blended[0][0], 0.25 * a / (8 * 8 * 64) + 0.75 * b / (16 * 16 * 64), rtol=1e-5, atol=1e-9)
+
+
+def test_each_style_region_matches_its_own_targets_gram_matrix_over_its_own_positions():
+    left = [np.zeros((1, f.shape[1], f.shape[2], 1), np.float32) for f in STYLE]
+    for mask in left:
+        mask[:, :, : mask.shape[2] // 2] = 1.0
+        mask[:, :, mask.shape[2] // 2] = 0.25  # a soft border column
+    regions = [np.concatenate([m, 1.0 - m]) for m in left]  # (2, h, w, 1): left, the rest
+    targets = [np.concatenate([t, 2 * t]) for t in GRAM_TARGETS]
+    sums = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=regions)
+    divisors = losses.divisors((6, 8), *LAYERS, regions=regions)
+    _, parts = losses.loss(sums, targets, WEIGHTS, divisors)
+    style = 0.0
+    for w, f, t, r in zip((0.25, 0.75), STYLE, targets, regions):
+        flat = f.reshape(-1, f.shape[-1]).astype(np.float64)
+        for k in range(2):
+            weight = r[k].reshape(-1, 1).astype(np.float64)
+            gram = (flat * weight).T @ flat / (weight.sum() * f.shape[-1])
+            style += w * weight.sum() / weight.size * ((gram - t[k]) ** 2).mean()
+    assert value(parts["style"]) == pytest.approx(3.0 * style, rel=1e-5)
+
+
+def test_one_region_of_weight_one_everywhere_is_the_loss_without_regions():
+    regions = [np.ones((1, f.shape[1], f.shape[2], 1), np.float32) for f in STYLE]
+    plain = losses.loss(
+        losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE), GRAM_TARGETS, WEIGHTS, losses.divisors((6, 8), *LAYERS)
+    )
+    guided = losses.loss(
+        losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=regions),
+        GRAM_TARGETS,
+        WEIGHTS,
+        losses.divisors((6, 8), *LAYERS, regions=regions),
+    )
+    assert value(guided[0]) == pytest.approx(value(plain[0]), rel=1e-6)

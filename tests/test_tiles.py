@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from core import images, objective, optimizers, plan, tiles, vgg_layers
+from core import images, objective, optimizers, plan, regions, tiles, vgg_layers
 from core.engine import StyleTransfer
 from core.params import ParamError, StyleParams
 from tests.conftest import ROOT
@@ -83,14 +83,27 @@ def test_a_job_whose_full_size_cannot_fit_fails_before_any_work(random_network):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tutorial", [False, True])
-def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tutorial):
+@pytest.mark.parametrize("tutorial, masked", [(False, False), (True, False), (False, True)])
+def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tutorial, masked):
     shape = (200, 264)
-    content, style = (_load(name)[..., :3].astype(np.float32) for name in ("tubingen.jpg", "starry_night.jpg"))
+    content, *styles = (
+        _load(name)[..., :3].astype(np.float32) for name in ("tubingen.jpg", "starry_night.jpg", "shipwreck.jpg")
+    )
+    where = None
+    if masked:  # The Starry Night in a soft-edged disc, The Shipwreck around it
+        yy, xx = np.mgrid[: content.shape[0], : content.shape[1]]
+        disc = np.clip(255 * (1.2 - np.hypot(yy - 300, xx - 350) / 250), 0, 255).astype(np.uint8)
+        where = regions.regions_of([disc, None], (0.5, 0.5), content.shape[:2])
+    else:
+        styles = styles[:1]
     compiled = StyleTransfer(random_network).compiled
     params = StyleParams.tutorial(size=264) if tutorial else StyleParams(size=264, precision="float32")
-    whole = objective.build(compiled, content, [style], params, plan.SizePlan(shape, None, "lbfgs-b", 5), "float32")
-    tiled = objective.build(compiled, content, [style], params, plan.SizePlan(shape, TILE, "lbfgs-b", 5), "float32")
+
+    def build(tile_side):
+        size = plan.SizePlan(shape, tile_side, "lbfgs-b", 5)
+        return objective.build(compiled, content, styles, params, size, "float32", regions=where)
+
+    whole, tiled = build(None), build(TILE)
     assert len(tiled.image.tiles) == 12
     x = images.preprocess(images.resize(content, shape))[None]
     x = x + np.random.default_rng(0).normal(0, 20, x.shape).astype(np.float32)

@@ -70,7 +70,8 @@ def tutorial_objective(weights, content, style, params, shape):
     def loss(image, fixed_images):
         features = full(ops.concatenate([fixed_images, image], axis=0))
         style_targets = [
-            losses.gram_sum(features[name][1:2]) / divisors.grams[i] for i, name in enumerate(params.style_layers)
+            losses.gram_sum(features[name][1:2]) / divisors.grams[i][:, None, None]
+            for i, name in enumerate(params.style_layers)
         ]
         sums = losses.region_sums(
             [features[name][2:] for name in params.content_layers],
