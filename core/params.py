@@ -57,7 +57,7 @@ class StyleParams:
     iterations: int = 200
     coarse_iterations: int = 0  # at each level below the full size (0: a quarter of ``iterations``)
     content_weight: float = 1.0
-    style_weight: float = 0.5
+    style_weight: float = 1.0  # chosen by its trade-off on the bundled pairs: docs/performance.md
     tv_weight: float = 1e-2
     content_layers: tuple = ("block5_conv2",)
     style_layers: tuple = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
