@@ -4,4 +4,4 @@ Kept empty of imports: the GIMP plug-in ships this file beside ``core/protocol.p
 imports the protocol through it.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -15,7 +15,8 @@ Every message has a builder below; build messages with them, never by hand.
 
   worker -> client: hello, stage, progress, preview (+image), result (+image),
                     cancelled (+best image so far), error, estimates
-  client -> worker: job (+content, styles, optional mask), cancel, shutdown, estimate
+  client -> worker: job (+content, each style and its optional mask, optional selection mask),
+                    cancel, shutdown, estimate
 
 Version 2 added ``stage`` (what a job is doing, sent at least every ``HEARTBEAT_SECONDS`` while it
 runs, so a silent worker is a stuck one) and ``preview`` (a small picture of the best image so
@@ -26,15 +27,17 @@ one per S seconds, plus one as each level ends). Version 3 added the start-up st
 then what the job expects, growing or shrinking as the presets' stop rule sees the picture settle.
 It also added ``estimate``: how long jobs of these params would take on a picture of this size, at
 the pace this computer has shown (``core.speed``), answered at once with ``estimates``, even
-during a job.
+during a job. Version 5 gave each style of a job its own optional mask, where it paints
+(``core.regions``): the job is a ``Job``, encoded and decoded here and nowhere else.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 MAX_HEADER_BYTES = 1 << 20
 # What a job's pictures must be, so that the plug-in can refuse a layer before the engine starts:
 # VGG19 pools four times before its fifth block, so a smaller side has no features there.
@@ -218,14 +221,91 @@ def is_starting(header: dict) -> bool:
     return header.get("type") == STAGE and header.get("id") is None
 
 
-def job(
-    job_id: str, params: dict, content: dict, styles: list, mask: dict | None = None, preview: dict | None = None
-) -> dict:
-    """``preview``: ``preview_request(...)`` to get previews, None for none."""
-    header = {"type": JOB, "id": job_id, "params": params, "content": content, "styles": styles, "mask": mask}
-    if preview is not None:
-        header["preview"] = preview
-    return header
+PICTURE_CHANNELS, MASK_CHANNELS = (3, 4), (1,)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One painting to make: ``content`` in the style of ``styles``, each painting where its entry
+    of ``style_masks`` says (a one-channel picture of the content's size, or None: where the
+    others do not; empty: every style everywhere); ``mask`` (the selection) limits the whole
+    result; ``params`` are the engine's settings; ``preview``: ``preview_request(...)`` or None."""
+
+    id: str
+    params: dict
+    content: Pixels
+    styles: tuple
+    style_masks: tuple = ()
+    mask: Pixels | None = None
+    preview: dict | None = field(default=None)
+
+    def encode(self) -> tuple:
+        """(header, payload): the content, then each style followed by its mask, then the mask."""
+        masks = self.style_masks or (None,) * len(self.styles)
+        pictures = [self.content]
+        for style, style_mask in zip(self.styles, masks):
+            pictures += [style] + ([style_mask] if style_mask else [])
+        pictures += [self.mask] if self.mask else []
+        header = {
+            "type": JOB,
+            "id": self.id,
+            "params": self.params,
+            "content": self.content.info(),
+            "styles": [
+                {"image": style.info(), "mask": style_mask.info() if style_mask else None}
+                for style, style_mask in zip(self.styles, masks)
+            ],
+            "mask": self.mask.info() if self.mask else None,
+        }
+        if self.preview is not None:
+            header["preview"] = self.preview
+        return header, b"".join(picture.data for picture in pictures)
+
+    @classmethod
+    def decode(cls, header: dict, payload: bytes) -> Job:
+        """The job a header and payload describe; ``ProtocolError`` for one that does not add up."""
+        styles = header.get("styles")
+        if not isinstance(header.get("content"), dict) or not isinstance(styles, list) or not styles:
+            raise ProtocolError("a job needs a content image and at least one style image")
+        if not all(isinstance(style, dict) and isinstance(style.get("image"), dict) for style in styles):
+            raise ProtocolError("each style of a job needs an 'image'")
+        infos = [(header["content"], PICTURE_CHANNELS)]
+        for style in styles:
+            infos.append((style["image"], PICTURE_CHANNELS))
+            if style.get("mask"):
+                infos.append((style["mask"], MASK_CHANNELS))
+        if header.get("mask"):
+            infos.append((header["mask"], MASK_CHANNELS))
+        parts = iter(_pictures(infos, payload))
+        content = next(parts)
+        decoded_styles, style_masks = [], []
+        for style in styles:
+            decoded_styles.append(next(parts))
+            style_masks.append(next(parts) if style.get("mask") else None)
+        mask = next(parts) if header.get("mask") else None
+        for picture in [*filter(None, style_masks), *filter(None, [mask])]:
+            if (picture.width, picture.height) != (content.width, content.height):
+                raise ProtocolError("a mask must have the content image's size")
+        return cls(
+            header.get("id"),
+            header.get("params") or {},
+            content,
+            tuple(decoded_styles),
+            tuple(style_masks) if any(style_masks) else (),
+            mask,
+            header.get("preview"),
+        )
+
+
+def _pictures(infos: list, payload: bytes) -> list:
+    """``Pixels`` for each (image description, channel counts allowed) in a payload."""
+    for info, allowed in infos:
+        if not isinstance(info, dict) or info.get("channels") not in allowed:
+            wanted = " or ".join(map(str, allowed))
+            what = "masks" if allowed == MASK_CHANNELS else "images"
+            raise ProtocolError(f"{what} must have {wanted} channels")
+    raw = split_images([info for info, _ in infos], payload)
+    return [Pixels(info["width"], info["height"], info["channels"], data) for (info, _), data in zip(infos, raw)]
 
 
 def estimate(request_id: str, width: int, height: int, params: list) -> dict:

@@ -247,16 +247,11 @@ class Server:
         from core.params import StyleParams
         from core.weights import WeightsError
 
-        params = StyleParams.from_dict(header.get("params") or {})
-        infos = [header.get("content"), *(header.get("styles") or [])]
-        mask_info = header.get("mask")
-        if len(infos) < 2 or not all(isinstance(i, dict) for i in infos):
-            raise ProtocolError("a job needs a content image and at least one style image")
-        pixels = protocol.split_images(infos + ([mask_info] if mask_info else []), payload)
-        arrays = [_to_array(raw, info, (3, 4)) for raw, info in zip(pixels, infos)]
-        mask = _to_array(pixels[-1], mask_info, (1,)) if mask_info else None
-        if mask is not None and mask.shape[:2] != arrays[0].shape[:2]:
-            raise ProtocolError("the mask must have the content image's size")
+        job = protocol.Job.decode(header, payload)
+        params = StyleParams.from_dict(job.params)
+        content, styles = _array(job.content), [_array(style) for style in job.styles]
+        style_masks = [None if m is None else _array(m)[..., 0] for m in job.style_masks] if job.style_masks else None
+        mask = None if job.mask is None else _array(job.mask)
         if self.engine is None:
             raise WeightsError(self.weights_message)
 
@@ -285,14 +280,15 @@ class Server:
             )
 
         result = self.engine.run(
-            arrays[0],
-            arrays[1:],
+            content,
+            styles,
             params,
             on_progress,
             stop.is_set,
             on_stage=on_stage,
-            previews=_previews(header.get("preview"), send_preview),
+            previews=_previews(job.preview, send_preview),
             pace_of=speed.pace,
+            style_masks=style_masks,
         )
         speed.remember(result.job.speed_kind(), result.timings)
         if result.cancelled and not result.iterations:  # stopped before anything was painted: no picture
@@ -322,14 +318,11 @@ def _previews(request, send):
     return Previews(long_side, every, send)
 
 
-def _to_array(raw, info, allowed_channels):
+def _array(picture):
+    """A picture's pixels as a (height, width, channels) uint8 array, without copying."""
     import numpy as np
 
-    if info["channels"] not in allowed_channels:
-        raise ProtocolError(
-            f"images must have {' or '.join(map(str, allowed_channels))} channels, got {info['channels']}"
-        )
-    return np.frombuffer(raw, dtype=np.uint8).reshape(info["height"], info["width"], info["channels"])
+    return np.frombuffer(picture.data, dtype=np.uint8).reshape(picture.height, picture.width, picture.channels)
 
 
 def _classify(error):

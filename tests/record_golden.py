@@ -23,8 +23,8 @@ PREVIEW = protocol.preview_request(16, 0.1)
 
 def client_messages() -> bytes:
     stream = io.BytesIO()
-    header = protocol.job("job-1", {"size": 64, "iterations": 2}, CONTENT.info(), [STYLE.info()], MASK.info(), PREVIEW)
-    protocol.write_message(stream, header, CONTENT.data + STYLE.data + MASK.data)
+    job = protocol.Job("job-1", {"size": 64, "iterations": 2}, CONTENT, (STYLE, STYLE), (None, MASK), MASK, PREVIEW)
+    protocol.write_message(stream, *job.encode())
     protocol.write_message(stream, protocol.cancel("job-1"))
     protocol.write_message(stream, protocol.shutdown())
     return stream.getvalue()
@@ -40,8 +40,9 @@ def worker_messages() -> bytes:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    header = protocol.job("job-1", WORKER_JOB, content.info(), [style.info()], preview=PREVIEW)
-    protocol.write_message(worker.stdin, header, content.data + style.data)
+    protocol.write_message(
+        worker.stdin, *protocol.Job("job-1", WORKER_JOB, content, (style,), preview=PREVIEW).encode()
+    )
     out = io.BytesIO()
     for answer in (protocol.RESULT, protocol.ERROR):
         while True:

@@ -109,9 +109,12 @@ def test_read_hello_skips_the_start_up_stages_and_refuses_anything_else():
 
 def test_every_message_type_has_a_builder_that_names_it():
     info = protocol.image_info(2, 1, 3)
+    picture = Pixels(2, 1, 3, bytes(6))
     built = {
         protocol.HELLO: protocol.hello("0.1.0", "tensorflow", "CPU", True),
-        protocol.JOB: protocol.job("j", {}, info, [info], preview=protocol.preview_request(256, 2.0)),
+        protocol.JOB: protocol.Job("j", {}, picture, (picture,), preview=protocol.preview_request(256, 2.0)).encode()[
+            0
+        ],
         protocol.STAGE: protocol.stage("j", protocol.TILES, "tile 2 of 9", tile=2, tiles=9),
         protocol.PROGRESS: protocol.progress("j", 1, 10, 1, 2, {"total": 1.0}, 3.5),
         protocol.PREVIEW: protocol.preview("j", info, 4, 1),
@@ -124,7 +127,7 @@ def test_every_message_type_has_a_builder_that_names_it():
     for kind, header in built.items():
         assert round_trip(header)[0]["type"] == kind
     assert built[protocol.JOB]["preview"] == {"long_side": 256, "every_seconds": 2.0}
-    assert "preview" not in protocol.job("j", {}, info, [info])  # a job that does not ask gets none
+    assert "preview" not in protocol.Job("j", {}, picture, (picture,)).encode()[0]  # a job that does not ask gets none
     assert built[protocol.STAGE]["tile"] == 2 and built[protocol.CANCELLED]["image"] is None
 
 
@@ -136,3 +139,33 @@ def test_every_error_code_has_a_builder_and_an_artists_sentence():
         assert messages.explain(code, "the engine's words") != "the engine's words" or code == protocol.BAD_INPUT
     with pytest.raises(ValueError, match="unknown error code"):
         protocol.error("made-up", "x")
+
+
+def test_a_job_with_a_mask_per_style_and_a_selection_decodes_as_it_was_encoded():
+    content, style = Pixels(3, 2, 4, bytes(range(24))), Pixels(1, 1, 3, b"abc")
+    sky, selection = Pixels(3, 2, 1, b"\x00\xff\x80\x00\xff\x80"), Pixels(3, 2, 1, bytes(6))
+    job = protocol.Job("j", {"size": 64}, content, (style, style), (None, sky), selection, {"long_side": 16})
+    header, payload = round_trip(*job.encode())
+    assert protocol.Job.decode(header, payload) == job
+    assert [s["mask"] is None for s in header["styles"]] == [True, False]
+    plain = protocol.Job("k", {}, content, (style,))
+    assert protocol.Job.decode(*round_trip(*plain.encode())) == plain
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda h: h.update(styles=[]), "at least one style image"),
+        (lambda h: h["styles"][0].update(mask=protocol.image_info(2, 2, 1)), "the content image's size"),
+        (lambda h: h["styles"][0].update(image=protocol.image_info(1, 1, 2)), "images must have 3 or 4 channels"),
+        (lambda h: h.update(mask=protocol.image_info(3, 2, 3)), "masks must have 1 channels"),
+    ],
+)
+def test_a_job_that_does_not_add_up_is_refused(change, message):
+    content, style = Pixels(3, 2, 4, bytes(24)), Pixels(1, 1, 3, b"abc")
+    header, payload = protocol.Job("j", {}, content, (style,)).encode()
+    change(header)
+    infos = [header["content"], header["mask"], *(part for style in header["styles"] for part in style.values())]
+    needed = sum(protocol.image_size(info) for info in infos if info)  # the payload adds up: only the change is wrong
+    with pytest.raises(ProtocolError, match=message):
+        protocol.Job.decode(header, (payload + bytes(needed))[:needed])

@@ -157,17 +157,15 @@ class WorkerClient:
         on_stage=None,
         on_preview=None,
         preview: dict | None = None,
+        style_masks: tuple = (),
     ) -> JobResult:
         """Send one job and wait for its answer, passing ``progress`` and ``stage`` headers on to
         ``on_progress`` and ``on_stage``, and, when ``preview`` (``protocol.preview_request``) asks
         for them, previews to ``on_preview(header, Pixels)``; raises ``WorkerError``.
+        ``style_masks``: where each style paints (``protocol.Job``); ``mask``: the selection.
         ``should_cancel()`` true: the answer is the best picture so far, ``cancelled`` set."""
         job_id = f"job-{next(self._ids)}"
-        images = [content, *styles] + ([mask] if mask else [])
-        header = protocol.job(
-            job_id, params, content.info(), [s.info() for s in styles], mask.info() if mask else None, preview
-        )
-        self._send(header, b"".join(image.data for image in images))
+        self._send(*protocol.Job(job_id, params, content, tuple(styles), tuple(style_masks), mask, preview).encode())
         listeners = {protocol.PROGRESS: on_progress, protocol.STAGE: on_stage}
         cancel_sent = False
         last_heard = time.monotonic()
