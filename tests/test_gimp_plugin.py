@@ -96,6 +96,58 @@ report(ok=ok, error=error, before=before, after=describe(image), painted=layer_p
     assert np.abs(painted - original).mean() > 10  # and painted
 
 
+def test_a_second_style_layer_paints_where_a_saved_selection_says(gimp, pictures, tmp_path, real_weights):
+    """The Starry Night paints the rest, a blue texture the saved selection (the left half): the
+    same painting as the command line's with that mask, and refused without a region."""
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 60, size=(64, 64, 3), dtype=np.uint8)
+    texture[..., 2] = 150 + (np.sin(np.arange(64) / 3.0)[None, :] * 60).astype(np.uint8)
+    blue = tmp_path / "blue.png"
+    Image.fromarray(texture).save(blue)
+    config = install(gimp, tmp_path, real_weights)
+    report, _ = run(
+        gimp,
+        config,
+        f"""
+image = load({pictures["tubingen"]!r})
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 48, 72)
+left = Gimp.Selection.save(image)
+left.set_name("Left half")
+Gimp.Selection.none(image)
+starry = load({pictures["starry_night"]!r}).get_layers()[0]
+starry.set_name("Starry Night")
+blue = load({str(blue)!r}).get_layers()[0]
+blue.set_name("Blue")
+layer = image.get_layers()[0]
+without, refusal = run_neural_style(image, [layer], starry, style_layer_2=blue, {AT_LAYER_SIZE})
+ok, error = run_neural_style(image, [layer], starry, style_layer_2=blue, style_region_2=left, {AT_LAYER_SIZE})
+report(ok=ok, error=error, without=without, refusal=refusal, after=describe(image),
+       painted=layer_pixels(image.get_layers()[0]))
+""",
+    )
+    assert not report["without"] and "Style layer 2 needs a region" in report["refusal"]
+    assert report["ok"], report["error"]
+    assert (
+        report["after"][0]["name"].startswith("Background in the styles of Starry Night")
+        and " and Blue" in (report["after"][0]["name"])
+    )
+    mask = np.zeros((72, 96), np.uint8)
+    mask[:, :48] = 255
+    Image.fromarray(mask).save(tmp_path / "left.png")
+    reference = tmp_path / "reference.png"
+    done = run_cli(
+        pictures["tubingen"], pictures["starry_night"], str(blue), "-o", str(reference), "--size", "96",
+        "--iterations", "4", "--style-masks", f",{tmp_path / 'left.png'}", "--weights", real_weights, "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    painted = decode_pixels(report["painted"], 96, 72)[..., :3].astype(int)
+    with Image.open(reference) as engine_picture:
+        expected = np.asarray(engine_picture.convert("RGB"), int)
+    assert np.abs(painted - expected).max() <= 2  # the engine's painting with that mask
+    blueness = (painted[..., 2] - painted[..., 0]).mean(axis=0)
+    assert blueness[:24].mean() > blueness[-24:].mean() + 10  # the blue texture's half is the bluer
+
+
 def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights, counting_python):
     python, starts = counting_python
     config = install(gimp, tmp_path, real_weights, python)

@@ -107,3 +107,17 @@ def test_each_region_takes_its_own_styles_gram_matrices_not_the_others(real_weig
         painted, before = grams(result.pixels, side), grams(photo, side)
         assert distance(painted, targets[own]) < distance(painted, targets[other])
         assert distance(painted, targets[own]) < 0.7 * distance(before, targets[own])
+
+
+def test_the_dialogs_extra_style_rows_paint_only_with_a_layer_and_need_a_region():
+    from gimp_plugin.neural_style import job_settings
+
+    rows = [(2, "Blue", "Sky"), (3, None, "Town"), (4, None, None)]
+    assert job_settings.placed_styles(rows) == [(2, "Blue", "Sky")]  # a region alone paints nothing
+    with pytest.raises(job_settings.UserError, match="Style layer 3 needs a region: choose under 'Style 3 paints"):
+        job_settings.placed_styles([(2, "Blue", "Sky"), (3, "Red", None)])
+    assert [job_settings.style_layer_setting(r) for r in job_settings.EXTRA_STYLE_ROWS] == [
+        "style-layer-2",
+        "style-layer-3",
+        "style-layer-4",
+    ]

@@ -47,6 +47,17 @@ def read_pixels(drawable, area=None) -> Pixels:
     return Pixels(width, height, 4, bytes(raw))
 
 
+def read_region(channel, layer, area) -> Pixels:
+    """Where a style paints over ``area`` of ``layer``: the channel's values there (a saved
+    selection's or a layer mask's, black beyond its edges), one byte per pixel."""
+    x, y, width, height = area
+    _, layer_x, layer_y = layer.get_offsets()
+    _, channel_x, channel_y = channel.get_offsets()
+    rectangle = Gegl.Rectangle.new(layer_x + x - channel_x, layer_y + y - channel_y, width, height)
+    raw = channel.get_buffer().get(rectangle, 1.0, MASK_U8, Gegl.AbyssPolicy.NONE)
+    return Pixels(width, height, 1, bytes(raw))
+
+
 def is_transparent(pixels: Pixels) -> bool:
     return not pixels.data[3::4].strip(b"\x00")
 

@@ -20,8 +20,33 @@ SETTINGS = (
 )
 
 
+# The dialog's rows of more styles below the first style layer, each "Style layer N" and the
+# channel (a saved selection or a layer mask) it paints where; the first style paints the rest.
+EXTRA_STYLE_ROWS = (2, 3, 4)
+
+
+def style_layer_setting(row: int) -> str:
+    return f"style-layer-{row}"
+
+
+def style_region_setting(row: int) -> str:
+    return f"style-region-{row}"
+
+
 class UserError(Exception):
     """Something the artist can fix; the text says what."""
+
+
+def placed_styles(rows: list) -> list:
+    """The extra style rows that paint, from (row, layer or None, region or None) each: a row
+    without a layer is unused; a layer without a region is refused, as it could paint nowhere."""
+    for row, layer, region in rows:
+        if layer is not None and region is None:
+            raise UserError(
+                f"Style layer {row} needs a region: choose under 'Style {row} paints where' a saved "
+                "selection or a layer mask (white where it paints)"
+            )
+    return [(row, layer, region) for row, layer, region in rows if layer is not None]
 
 
 def painted_size(settings: dict, area_long_side: int) -> int:

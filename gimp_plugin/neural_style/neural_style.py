@@ -52,6 +52,21 @@ def add_arguments(procedure):
     procedure.add_layer_argument(
         "style-layer", "St_yle layer", "The picture whose style to paint with (any layer of any open image)", True, RW
     )
+    for row in job_settings.EXTRA_STYLE_ROWS:
+        procedure.add_layer_argument(
+            job_settings.style_layer_setting(row),
+            f"Style layer {row}",
+            f"Another style, painted where 'Style {row} paints where' is white (optional)",
+            True,
+            RW,
+        )
+        procedure.add_channel_argument(
+            job_settings.style_region_setting(row),
+            f"Style {row} paints where",
+            "A saved selection or a layer mask: white where this style paints (the first style layer paints the rest)",
+            True,
+            RW,
+        )
     quality = Gimp.Choice.new()
     for index, (nick, label) in enumerate(job_settings.QUALITY.items()):
         quality.add(nick, index, label, "")

@@ -11,7 +11,16 @@ from typing import NamedTuple
 import gimp_io
 import messages
 from gi.repository import Gimp
-from job_settings import SETTINGS, UserError, engine_params, painted_size
+from job_settings import (
+    EXTRA_STYLE_ROWS,
+    SETTINGS,
+    UserError,
+    engine_params,
+    painted_size,
+    placed_styles,
+    style_layer_setting,
+    style_region_setting,
+)
 from worker_client import WorkerError
 
 from core.protocol import Pixels
@@ -21,11 +30,12 @@ class Job(NamedTuple):
     layer: object  # the Gimp.Layer painted
     area: tuple  # (x, y, width, height) on it: the layer, or the selection's bounds
     content: Pixels
+    style_masks: tuple  # per style, where it paints over the area (None: the rest); () for one style
 
 
 class Plan(NamedTuple):
     jobs: list
-    style: Pixels
+    styles: list  # Pixels of each style layer, the first one first
     masked: bool  # a selection: each new layer gets it as its mask
     style_name: str
 
@@ -46,14 +56,45 @@ def prepare(image, drawables, config) -> Plan:
     style_layer = config.get_property("style-layer")
     if style_layer is None or not style_layer.is_valid():
         raise UserError("Choose a style layer: the picture whose style to paint with")
+    rows = [(1, style_layer, None)] + placed_styles(
+        [
+            (row, config.get_property(style_layer_setting(row)), config.get_property(style_region_setting(row)))
+            for row in EXTRA_STYLE_ROWS
+        ]
+    )
+    styles = [_style_pixels(layer) for _, layer, _ in rows]
+    masked = not Gimp.Selection.is_empty(image)
+    areas = [gimp_io.source_area(image, layer) for layer in drawables]
+    _check_sizes(settings_of(config), drawables, areas, masked, [layer for _, layer, _ in rows], styles)
+    jobs = [
+        Job(layer, area, gimp_io.read_pixels(layer, area), _regions(rows, layer, area))
+        for layer, area in zip(drawables, areas)
+    ]
+    return Plan(jobs, styles, masked, " and ".join(style_name(layer, image) for _, layer, _ in rows))
+
+
+def _style_pixels(style_layer) -> Pixels:
     style = gimp_io.read_pixels(style_layer)
     if gimp_io.is_transparent(style):
         raise UserError(f"The style layer '{style_layer.get_name()}' is empty (fully transparent)")
-    masked = not Gimp.Selection.is_empty(image)
-    areas = [gimp_io.source_area(image, layer) for layer in drawables]
-    _check_sizes(settings_of(config), drawables, areas, masked, style_layer, style)
-    jobs = [Job(layer, area, gimp_io.read_pixels(layer, area)) for layer, area in zip(drawables, areas)]
-    return Plan(jobs, style, masked, style_name(style_layer, image))
+    return style
+
+
+def _regions(rows, layer, area) -> tuple:
+    """Where each style paints over ``area`` of ``layer`` (None for the first: the rest), or ()
+    when there is one style; refuses a region that is black all over the area."""
+    if len(rows) == 1:
+        return ()
+    masks = [None]
+    for row, _, region in rows[1:]:
+        mask = gimp_io.read_region(region, layer, area)
+        if not mask.data.strip(b"\x00"):
+            raise UserError(
+                f"'{region.get_name()}' is empty over layer '{layer.get_name()}': style layer {row} would "
+                "paint nowhere there"
+            )
+        masks.append(mask)
+    return tuple(masks)
 
 
 def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
@@ -69,12 +110,13 @@ def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
             result = worker.run_job(
                 params,
                 job.content,
-                [plan.style],
+                plan.styles,
                 on_progress=lambda header, i=index: watch.on_progress(i, header),
                 should_cancel=watch.stopping,
                 on_stage=lambda header, i=index: watch.on_stage(i, header),
                 on_preview=lambda header, pixels, i=index: watch.on_preview(i, header, pixels),
                 preview=watch.preview,
+                style_masks=job.style_masks,
             )
         except WorkerError as error:
             error.message = messages.explain(error.code, error.message, job.layer.get_name())
@@ -92,7 +134,7 @@ def insert(image, plan: Plan, painted: list) -> list:
     image.undo_group_start()
     try:
         for job, pixels in painted:
-            name = f"{job.layer.get_name()} in the style of {plan.style_name}"
+            name = f"{job.layer.get_name()} in the style{'s' * (len(plan.styles) > 1)} of {plan.style_name}"
             inserted.append(gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked))
     except Exception:
         for layer in inserted:
@@ -104,7 +146,7 @@ def insert(image, plan: Plan, painted: list) -> list:
     return inserted
 
 
-def _check_sizes(settings, drawables, areas, masked, style_layer, style):
+def _check_sizes(settings, drawables, areas, masked, style_layers, styles):
     """Refuse, before the engine starts, what it could not paint: too small a layer, selection
     or style layer, or a working size that would leave a side too short."""
     for layer, (_, _, width, height) in zip(drawables, areas):
@@ -114,9 +156,10 @@ def _check_sizes(settings, drawables, areas, masked, style_layer, style):
         )
         if problem:
             raise UserError(problem)
-    problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
-    if problem:
-        raise UserError(problem)
+    for style_layer, style in zip(style_layers, styles):
+        problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
+        if problem:
+            raise UserError(problem)
 
 
 def style_name(style_layer, image):
