@@ -122,9 +122,20 @@ def add_arguments(procedure):
 
 def fill_dialog(dialog, config, device, image):
     """Every setting, as ``fill(None)`` lays them out, with the chosen style layer named beside its
-    chooser, then what the engine computes on (found by the installer's self-check; the live
-    worker says it again in the progress text)."""
+    chooser and the rows of more styles in an expander below it (open when one is in use), then
+    what the engine computes on (found by the installer's self-check; the live worker says it
+    again in the progress text)."""
     names = [spec.name for spec in config.list_properties() if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
+    rows = job_settings.EXTRA_STYLE_ROWS
+    extra = [
+        name for row in rows for name in (job_settings.style_layer_setting(row), job_settings.style_region_setting(row))
+    ]
+    dialog.fill_box("more-styles-box", extra)
+    dialog.get_label("more-styles-title", "More styles, each painting a region", False, False)
+    expander = dialog.fill_expander("more-styles", "more-styles-title", False, "more-styles-box")
+    expander.set_expanded(any(config.get_property(job_settings.style_layer_setting(row)) for row in rows))
+    names = [name for name in names if name not in extra]
+    names.insert(names.index("style-layer") + 1, "more-styles")
     if device:
         dialog.get_label("engine-device", f"Computes on: {device}", False, False)
         names.append("engine-device")
