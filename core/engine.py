@@ -144,7 +144,7 @@ class StyleTransfer:
         if style_masks is not None:
             where = regions.regions_of(style_masks, params.blend_weights(len(style_rgbs)), content_rgb.shape[:2])
         return objective.build(
-            self.compiled, content_rgb, style_rgbs, params, job.sizes[-1], job.precision, regions=where
+            self.compiled, content_rgb, style_rgbs, params, job.sizes[-1], job.precision, where=where
         )
 
 

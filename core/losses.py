@@ -17,9 +17,9 @@ the region, 0 outside) broadcast against them.
 
 Style regions (``core.regions``) generalise the style term to guided Gram matrices (Gatys et al.
 2017): per style layer, each region's Gram sum weights every feature position by the region's
-weight there (``regions``: (regions, height, width, 1) per style layer), is divided by the
-region's weight in all, matched to the region's own target, and its difference counts by the
-region's share of the image. Without regions there is one, of weight 1 everywhere: the same loss.
+weight there, is divided by the region's weight in all, matched to the region's own target, and
+its difference counts by the region's share of the image. Without regions there is one, of
+weight 1 everywhere: the same loss.
 """
 
 from __future__ import annotations
@@ -88,16 +88,26 @@ def divisors(
 
 
 def gram_sum(features, mask=None):
-    """Channel-by-channel inner products summed over the feature positions, each weighted by
-    ``mask``: (1, channels, channels), or one per region, (regions, channels, channels), for a
-    mask of regions (regions, height, width, 1)."""
+    """Channel-by-channel inner products summed over the feature positions (weighted by
+    ``mask``), as (1, channels, channels)."""
     channels = ops.shape(features)[-1]
     flat = ops.reshape(features, (-1, channels))
-    if mask is None:
-        return ops.matmul(ops.transpose(flat), flat)[None]
-    weighted = features * mask
-    weighted = ops.reshape(weighted, (ops.shape(weighted)[0], -1, channels))
-    return ops.matmul(ops.transpose(weighted, (0, 2, 1)), flat)
+    masked = flat if mask is None else ops.reshape(features * mask, (-1, channels))
+    return ops.matmul(ops.transpose(masked), flat)[None]
+
+
+def guided_gram_sums(features, regions):
+    """One Gram sum per style region, (regions, channels, channels): ``regions`` holds, per
+    region, the flat feature positions where it weighs and its weights there
+    (``core.regions.gathered``). Only those positions are multiplied, so regions that share an
+    image out cost about one Gram sum in all, not one each."""
+    channels = ops.shape(features)[-1]
+    flat = ops.reshape(features, (-1, channels))
+    grams = []
+    for positions, weights in regions:
+        rows = ops.take(flat, positions, axis=0)
+        grams.append(ops.matmul(ops.transpose(rows * weights[:, None]), rows))
+    return ops.stack(grams)
 
 
 def variation(image):
@@ -112,12 +122,16 @@ def region_sums(
     content_features, content_targets, style_features, image, masks=None, pixel_mask=None, regions=None
 ) -> Sums:
     """The sums over the whole image, or over a region given by ``masks`` (one per content, then
-    style layer) and ``pixel_mask`` (the smoothness terms the region owns); ``regions``: the style
-    regions' weights per style layer (empty or None: one region)."""
+    style layer) and ``pixel_mask`` (the smoothness terms the region owns); ``regions``: per style
+    layer, the style regions' positions and weights (``core.regions.gathered``, within the
+    region of ``masks`` already), or empty or None for one region."""
     masks = masks or [None] * (len(content_features) + len(style_features))
     regions = regions or [None] * len(style_features)
     content = [ops.sum(_masked(ops.square(f - t), m)) for f, t, m in zip(content_features, content_targets, masks)]
-    grams = [gram_sum(f, _combined(m, r)) for f, m, r in zip(style_features, masks[len(content_features) :], regions)]
+    grams = [
+        gram_sum(f, m) if r is None else guided_gram_sums(f, r)
+        for f, m, r in zip(style_features, masks[len(content_features) :], regions)
+    ]
     return Sums(content, grams, ops.sum(_masked(variation(image), pixel_mask)))
 
 
@@ -161,13 +175,6 @@ def one_region(n_styles: int, blend: tuple) -> tuple:
 
 def _masked(values, mask):
     return values if mask is None else values * mask
-
-
-def _combined(mask, regions):
-    """A tile's mask and the style regions' weights together (either may be None)."""
-    if regions is None:
-        return mask
-    return regions if mask is None else regions * mask
 
 
 def weights_of(params) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from core import backends, images, losses, tiles
+from core import backends, images, losses, regions, tiles
 from core.protocol import MIN_SIDE
 
 
@@ -63,15 +63,15 @@ class Compiled:
         return self.network.extractor(params.content_layers + params.style_layers, precision)
 
 
-def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, before_tile=None, regions=None):
+def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precision, before_tile=None, where=None):
     """The objective at ``size_plan.shape`` for float32 RGB ``content_rgb`` and ``style_rgbs``,
-    the styles painting where ``regions`` (``core.regions.Regions``, None: all of them
-    everywhere) say. A size planned in tiles is evaluated by ``core.tiles``, calling
+    the styles painting where ``where`` (``core.regions.Regions``, None: all of them
+    everywhere) says. A size planned in tiles is evaluated by ``core.tiles``, calling
     ``before_tile(part, k, n)`` before each tile (its targets too)."""
     shape = size_plan.shape
     content_in = images.preprocess(images.resize(content_rgb, shape))
     styles_in = [images.preprocess(images.resize(rgb, style_shape(rgb.shape, shape, params))) for rgb in style_rgbs]
-    guide = Guide(params, shape, len(style_rgbs), regions)
+    guide = Guide(params, shape, len(style_rgbs), where)
     if size_plan.tile_side is not None:
         return tiles.TiledObjective(
             compiled.tiled(params, precision), params, size_plan, content_in, styles_in, guide, before_tile
@@ -83,7 +83,7 @@ def build(compiled: Compiled, content_rgb, style_rgbs, params, size_plan, precis
         losses.style_targets(each, guide.region_styles),
         losses.weights_of(params),
         guide.divisors,
-        guide.weights,
+        [regions.gathered(weights) for weights in guide.weights],
     )
     return Objective(evaluate, device_lbfgs, args, size_plan)
 
@@ -92,11 +92,11 @@ class Guide:
     """Where each style paints at one size: the regions' weights at each style layer (empty for
     one region everywhere), which styles each region blends, and the size's divisors."""
 
-    def __init__(self, params, shape, n_styles, regions=None):
-        if regions is None:
+    def __init__(self, params, shape, n_styles, where=None):
+        if where is None:
             self.weights, self.region_styles = [], losses.one_region(n_styles, params.blend_weights(n_styles))
         else:
-            self.weights, self.region_styles = regions.at_layers(shape, params.style_layers), regions.styles
+            self.weights, self.region_styles = where.at_layers(shape, params.style_layers), where.styles
         self.divisors = losses.divisors(
             shape, params.content_layers, params.style_layers, params.tutorial_loss, self.weights or None
         )

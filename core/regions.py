@@ -42,6 +42,18 @@ class Regions:
         return out
 
 
+def gathered(weights: np.ndarray, inside: np.ndarray | None = None) -> list:
+    """The regions of one layer's (regions, height, width, 1) weights (times ``inside``, a
+    (height, width) map of the positions that count) as ``core.losses.guided_gram_sums`` takes
+    them: per region, the flat positions where it weighs (int32) and its weights there."""
+    out = []
+    for region in weights[..., 0]:
+        flat = (region if inside is None else region * inside).ravel()
+        positions = np.flatnonzero(flat).astype(np.int32)
+        out.append((positions, flat[positions].astype(np.float32)))
+    return out
+
+
 def regions_of(style_masks: list, blend: tuple, shape: tuple) -> Regions | None:
     """The regions of a job whose styles have these masks (uint8 (h, w) arrays or None, one per
     style) and blend weights; None when no style has a mask (one region: the whole image)."""

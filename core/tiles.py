@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops
 
 from core import backends, losses, vgg_layers
+from core import regions as regions_module
 
 GRID = 2**vgg_layers.POOLINGS  # tiles start on multiples of this, so poolings line up
 MIN_INTERIOR = 64  # below this the borders cost more than ten times the interior
@@ -115,7 +116,7 @@ class TiledNetwork:
 
     def _sums(self, tile, bounds, pixel_bounds, content_targets, regions):
         """A tile's sums over its interior, and its content-layer features (for the targets);
-        ``regions``: the style regions' weights under the tile's feature windows (or empty)."""
+        ``regions``: the style regions within its interior (``TiledImage._tile_regions``)."""
         features = [ops.cast(f, "float32") for f in _as_list(self.extractor(tile))]
         masks = [_mask(f, bounds[i]) for i, f in enumerate(features)]
         pixel_mask = _mask(tile[:, :-1, :-1, :], pixel_bounds)  # shaped as losses.variation's terms
@@ -155,23 +156,24 @@ class TiledImage:
         """``regions``: the style regions' weights per style layer over the whole image (empty: one
         region everywhere)."""
         self.network, self.layers, self.shape = network, layers, shape
-        self.before_tile, self.regions = before_tile, list(regions)
+        self.before_tile = before_tile
         self.tiles = plan_tiles(shape, tile_side, halo(layers))
         self.bounds = [_interior_bounds(t, shape, layers) for t in self.tiles]
         self.pixel_bounds = [_pixel_bounds(t, shape) for t in self.tiles]
+        self.tile_regions = [self._tile_regions(list(regions), t, b) for t, b in zip(self.tiles, self.bounds)]
         self.feature_shapes = [
             (shape[0] // vgg_layers.stride(name), shape[1] // vgg_layers.stride(name)) for name in layers
         ]
 
     def _each_tile(self, part):
-        """(tile, feature bounds, pixel bounds), calling ``before_tile(part, k, n)`` before the
+        """(tile, feature bounds, pixel bounds, style regions), calling ``before_tile(part, k, n)`` before the
         k-th of n tiles: a tile takes seconds where a whole evaluation at full resolution takes
         minutes, so that is where a job says how far it is, and where a cancel may raise."""
         count = len(self.tiles)
-        for index, (tile, bounds, pixel_bounds) in enumerate(zip(self.tiles, self.bounds, self.pixel_bounds)):
+        for index, tile in enumerate(self.tiles):
             if self.before_tile is not None:
                 self.before_tile(part, index + 1, count)
-            yield tile, bounds, pixel_bounds
+            yield tile, self.bounds[index], self.pixel_bounds[index], self.tile_regions[index]
 
     def _window(self, image, tile):
         return image[None, tile.top : tile.bottom, tile.left : tile.right, :]
@@ -179,13 +181,9 @@ class TiledImage:
     def content_features(self, image):
         """The whole image's content-layer activations, assembled from the tiles' interiors."""
         out = None
-        for tile, bounds, pixel_bounds in self._each_tile("content targets"):
+        for tile, bounds, pixel_bounds, regions in self._each_tile("content targets"):
             _, features = self.network.forward(
-                self._window(image, tile),
-                bounds,
-                pixel_bounds,
-                self._tile_targets(None, tile),
-                self._tile_regions(tile),
+                self._window(image, tile), bounds, pixel_bounds, self._tile_targets(None, tile), regions
             )
             if out is None:
                 out = [np.zeros((1, *self.feature_shapes[i], f.shape[-1]), np.float32) for i, f in enumerate(features)]
@@ -200,13 +198,9 @@ class TiledImage:
     def sums(self, image, content_targets=None, part="evaluation") -> losses.Sums:
         """The whole image's sums, added up over the tiles in float64."""
         total = None
-        for tile, bounds, pixel_bounds in self._each_tile(part):
+        for tile, bounds, pixel_bounds, regions in self._each_tile(part):
             sums, _ = self.network.forward(
-                self._window(image, tile),
-                bounds,
-                pixel_bounds,
-                self._tile_targets(content_targets, tile),
-                self._tile_regions(tile),
+                self._window(image, tile), bounds, pixel_bounds, self._tile_targets(content_targets, tile), regions
             )
             sums = losses.Sums(
                 [np.float64(s) for s in sums.content],
@@ -227,13 +221,13 @@ class TiledImage:
     def gradient(self, image, content_targets, totals, style_targets, weights, divisors):
         """The whole image's gradient, tile by tile."""
         grad = np.zeros_like(image)
-        for tile, bounds, pixel_bounds in self._each_tile("gradient"):
+        for tile, bounds, pixel_bounds, regions in self._each_tile("gradient"):
             _, _, tile_grad = self.network.backward(
                 self._window(image, tile),
                 bounds,
                 pixel_bounds,
                 self._tile_targets(content_targets, tile),
-                self._tile_regions(tile),
+                regions,
                 totals,
                 style_targets,
                 weights,
@@ -242,16 +236,21 @@ class TiledImage:
             grad[tile.top : tile.bottom, tile.left : tile.right] += tile_grad[0]
         return grad
 
-    def _tile_regions(self, tile):
-        """The style regions' weights under the tile's feature windows (zero where it sticks out)."""
+    def _tile_regions(self, regions, tile, bounds):
+        """The style regions under the tile's feature windows, within its interior, as
+        ``losses.guided_gram_sums`` takes them (empty for one region everywhere)."""
         out = []
-        for weights, layer in zip(self.regions, self.layers[self.network.n_content :]):
+        n = self.network.n_content
+        for index, (weights, layer) in enumerate(zip(regions, self.layers[n:])):
             s = vgg_layers.stride(layer)
             h, w = (tile.bottom - tile.top) // s, (tile.right - tile.left) // s
             window = np.zeros((weights.shape[0], h, w, 1), np.float32)
             part = weights[:, tile.top // s : tile.top // s + h, tile.left // s : tile.left // s + w]
             window[:, : part.shape[1], : part.shape[2]] = part
-            out.append(window)
+            first_row, end_row, first_column, end_column = bounds[n + index]
+            inside = np.zeros((h, w), np.float32)
+            inside[first_row:end_row, first_column:end_column] = 1.0
+            out.append(regions_module.gathered(window, inside))
         return out
 
     def _tile_targets(self, content_targets, tile):

@@ -92,3 +92,15 @@ def test_strength_mode_trades_photo_for_style_as_the_strength_grows(real_weights
     assert (tmp_path / "strength-sheet.jpg").is_file() and (
         tmp_path / "tubingen_x_starry_night-strength-4.png"
     ).is_file()
+
+
+def test_regions_mode_times_one_style_against_two_and_four_regions():
+    report = bench("--regions", "--size", "64x48", "--random-weights")["regions"]
+    assert report["size"] == "64x48" and set(report["ratio_to_one_style"]) == {
+        "one_style",
+        "two_regions",
+        "four_regions",
+    }
+    assert report["ratio_to_one_style"]["one_style"] == 1.0 and all(
+        v > 0 for v in report["seconds_per_evaluation"].values()
+    )

@@ -5,6 +5,7 @@ import pytest
 from keras import ops
 
 from core import losses
+from core.regions import gathered
 
 rng = np.random.default_rng(0)
 LAYERS = ("block1_conv1",), ("block1_conv2", "block2_conv1")  # content, style: 64 channels each
@@ -91,7 +92,7 @@ def test_each_style_region_matches_its_own_targets_gram_matrix_over_its_own_posi
         mask[:, :, mask.shape[2] // 2] = 0.25  # a soft border column
     regions = [np.concatenate([m, 1.0 - m]) for m in left]  # (2, h, w, 1): left, the rest
     targets = [np.concatenate([t, 2 * t]) for t in GRAM_TARGETS]
-    sums = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=regions)
+    sums = losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=[gathered(r) for r in regions])
     divisors = losses.divisors((6, 8), *LAYERS, regions=regions)
     _, parts = losses.loss(sums, targets, WEIGHTS, divisors)
     style = 0.0
@@ -110,7 +111,7 @@ def test_one_region_of_weight_one_everywhere_is_the_loss_without_regions():
         losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE), GRAM_TARGETS, WEIGHTS, losses.divisors((6, 8), *LAYERS)
     )
     guided = losses.loss(
-        losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=regions),
+        losses.region_sums(CONTENT, TARGETS, STYLE, IMAGE, regions=[gathered(r) for r in regions]),
         GRAM_TARGETS,
         WEIGHTS,
         losses.divisors((6, 8), *LAYERS, regions=regions),

@@ -101,7 +101,7 @@ def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tuto
 
     def build(tile_side):
         size = plan.SizePlan(shape, tile_side, "lbfgs-b", 5)
-        return objective.build(compiled, content, styles, params, size, "float32", regions=where)
+        return objective.build(compiled, content, styles, params, size, "float32", where=where)
 
     whole, tiled = build(None), build(TILE)
     assert len(tiled.image.tiles) == 12

@@ -20,6 +20,7 @@ first preview at ``--side``, the dialog's Preview, what previews cost, the longe
 (``core.bench.quality``: the bundled pairs painted with each of ``--presets`` as it stops now and
 with its fixed counts of before, and by pastiche in the same time, scored by one yardstick;
 pictures and a contact sheet in ``--out``; with ``--strengths``, Standard at each Style strength).
+``--regions`` what styles placed by masks cost per evaluation (``core.bench.regions``).
 ``--random-weights`` tries any mode out without the real weights.
 """
 
@@ -31,7 +32,7 @@ import os
 import sys
 import time
 
-from core.bench import backends, live, memory, plumbing, quality, speed
+from core.bench import backends, live, memory, plumbing, quality, regions, speed
 from core.bench.common import machine, parse_size
 from core.keras_setup import BACKENDS, import_keras
 
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
         "--strengths",
         help="--quality paints Standard at these Style strengths (e.g. 0.5,1,2,4) instead of comparing presets",
     )
+    p.add_argument("--regions", action="store_true", help="seconds per evaluation with style regions (--size)")
     p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
     p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
     return p
@@ -116,6 +118,12 @@ def main(argv=None) -> int:
                 weights, out, args.side, tuple(args.presets.split(",")), not args.no_pastiche
             )
         print(json.dumps({"machine": machine(), "quality": report}, indent=2))
+    elif args.regions:
+        print(
+            json.dumps(
+                {"machine": machine(), "regions": regions.region_figures(weights, parse_size(args.size))}, indent=2
+            )
+        )
     elif args.live:
         budget = args.memory_budget or 8.0
         full = parse_size(args.full_size)
