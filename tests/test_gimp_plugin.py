@@ -1,5 +1,6 @@
 """The plug-in end to end in a real GIMP 3 with the real worker and the real weights."""
 
+import json
 import os
 from pathlib import Path
 
@@ -121,8 +122,9 @@ blue.set_name("Blue")
 layer = image.get_layers()[0]
 without, refusal = run_neural_style(image, [layer], starry, style_layer_2=blue, {AT_LAYER_SIZE})
 ok, error = run_neural_style(image, [layer], starry, style_layer_2=blue, style_region_2=left, {AT_LAYER_SIZE})
+kept = image.get_layers()[0].get_parasite("neural-style-painting")
 report(ok=ok, error=error, without=without, refusal=refusal, after=describe(image),
-       painted=layer_pixels(image.get_layers()[0]))
+       painted=layer_pixels(image.get_layers()[0]), record=bytes(kept.get_data()).decode() if kept else None)
 """,
     )
     assert not report["without"] and "Style layer 2 needs a region" in report["refusal"]
@@ -146,6 +148,16 @@ report(ok=ok, error=error, without=without, refusal=refusal, after=describe(imag
     assert np.abs(painted - expected).max() <= 2  # the engine's painting with that mask
     blueness = (painted[..., 2] - painted[..., 0]).mean(axis=0)
     assert blueness[:24].mean() > blueness[-24:].mean() + 10  # the blue texture's half is the bluer
+    record = json.loads(report["record"])  # the new layer remembers how it was painted
+    assert record["format"] == 1 and [(s["layer"], s["region"]) for s in record["styles"]] == [
+        ("Starry Night", None),
+        ("Blue", "Left half"),
+    ]
+    assert (record["settings"]["quality"], record["settings"]["iterations"], record["settings"]["working-size"]) == (
+        "custom",
+        4,
+        0,
+    )
 
 
 def test_two_layers_from_one_worker_session(gimp, pictures, tmp_path, real_weights, counting_python):

@@ -83,6 +83,17 @@ def insert_result(image, source, area, pixels: Pixels, name: str, masked: bool):
     return layer
 
 
+def keep_record(layer, name: str, data: bytes) -> None:
+    """Attach ``data`` to ``layer`` as the parasite ``name``, kept in the XCF file."""
+    layer.attach_parasite(Gimp.Parasite.new(name, Gimp.PARASITE_PERSISTENT, list(data)))
+
+
+def read_record(item, name: str) -> bytes | None:
+    """The parasite ``name`` of a layer (or any item), or None."""
+    parasite = item.get_parasite(name)
+    return bytes(parasite.get_data()) if parasite is not None else None
+
+
 def _carry_mask(layer, source_mask, area) -> None:
     """Give the new layer what the source's mask hides, over ``area``: the source's mask itself, or
     its product with the selection's mask the new layer already has."""

@@ -3,6 +3,8 @@ engine's parameters. No ``gi`` here: tested without GIMP."""
 
 from __future__ import annotations
 
+import json
+
 # The dialog's Quality choices: the engine's presets by name (what each does, its rule, comes in
 # the worker's hello: core/presets.py), and Custom, exact iteration counts.
 QUALITY = {"draft": "Draft", "standard": "Standard", "fine": "Fine", "custom": "Custom: use Iterations below"}
@@ -31,6 +33,27 @@ def style_layer_setting(row: int) -> str:
 
 def style_region_setting(row: int) -> str:
     return f"style-region-{row}"
+
+
+PARASITE = "neural-style-painting"  # on each new layer: what it was painted with (``painting_record``)
+
+
+def painting_record(settings: dict, styles: list) -> bytes:
+    """What a painting was made with, kept on its layer: every setting of the dialog, and per
+    style its layer's name, its image's file name (or None) and its region's name (None: the
+    rest), as JSON."""
+    return json.dumps({"format": 1, "settings": settings, "styles": styles}, sort_keys=True).encode()
+
+
+def read_painting_record(data: bytes) -> dict | None:
+    """A layer's ``painting_record``, or None for one this plug-in cannot read."""
+    try:
+        record = json.loads(bytes(data).decode())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != 1:
+        return None
+    return record
 
 
 class UserError(Exception):

@@ -13,10 +13,12 @@ import messages
 from gi.repository import Gimp
 from job_settings import (
     EXTRA_STYLE_ROWS,
+    PARASITE,
     SETTINGS,
     UserError,
     engine_params,
     painted_size,
+    painting_record,
     placed_styles,
     style_layer_setting,
     style_region_setting,
@@ -38,6 +40,7 @@ class Plan(NamedTuple):
     styles: list  # Pixels of each style layer, the first one first
     masked: bool  # a selection: each new layer gets it as its mask
     style_name: str
+    record: bytes  # what the new layers keep of how they were painted (job_settings.painting_record)
 
 
 def settings_of(config) -> dict:
@@ -70,7 +73,14 @@ def prepare(image, drawables, config) -> Plan:
         Job(layer, area, gimp_io.read_pixels(layer, area), _regions(rows, layer, area))
         for layer, area in zip(drawables, areas)
     ]
-    return Plan(jobs, styles, masked, " and ".join(style_name(layer, image) for _, layer, _ in rows))
+    record = painting_record(
+        settings_of(config),
+        [
+            {"layer": layer.get_name(), "file": _file_name(layer), "region": region.get_name() if region else None}
+            for _, layer, region in rows
+        ],
+    )
+    return Plan(jobs, styles, masked, " and ".join(style_name(layer, image) for _, layer, _ in rows), record)
 
 
 def _style_pixels(style_layer) -> Pixels:
@@ -135,7 +145,9 @@ def insert(image, plan: Plan, painted: list) -> list:
     try:
         for job, pixels in painted:
             name = f"{job.layer.get_name()} in the style{'s' * (len(plan.styles) > 1)} of {plan.style_name}"
-            inserted.append(gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked))
+            layer = gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked)
+            gimp_io.keep_record(layer, PARASITE, plan.record)
+            inserted.append(layer)
     except Exception:
         for layer in inserted:
             image.remove_layer(layer)
@@ -166,9 +178,14 @@ def style_name(style_layer, image):
     """The style layer's name and, when it lies in another image with a file, that file's name:
     "Starry Night (starry_night.jpg)" (every GIMP names layers this way; a file name alone said
     nothing of which layer)."""
-    name = style_layer.get_name()
-    style_image = style_layer.get_image()
-    file = style_image.get_file() or style_image.get_imported_file()
-    if style_image.get_id() != image.get_id() and file is not None:
-        return f"{name} ({file.get_basename()})"
+    name, file = style_layer.get_name(), _file_name(style_layer)
+    if style_layer.get_image().get_id() != image.get_id() and file is not None:
+        return f"{name} ({file})"
     return name
+
+
+def _file_name(layer):
+    """The file name of the image a layer lies in, or None when it has none."""
+    image = layer.get_image()
+    file = image.get_file() or image.get_imported_file()
+    return file.get_basename() if file is not None else None
