@@ -121,17 +121,3 @@ def test_the_dialogs_extra_style_rows_paint_only_with_a_layer_and_need_a_region(
         "style-layer-3",
         "style-layer-4",
     ]
-
-
-def test_a_paintings_record_reads_back_and_a_foreign_one_is_none():
-    from gimp_plugin.neural_style import job_settings
-
-    styles = [{"layer": "Starry Night", "file": "starry_night.jpg", "region": None}]
-    data = job_settings.painting_record({"quality": "standard", "seed": 3}, styles)
-    assert job_settings.read_painting_record(data) == {
-        "format": 1,
-        "settings": {"quality": "standard", "seed": 3},
-        "styles": styles,
-    }
-    for foreign in (b"\xff\xfe", b"not json", b"[1]", b'{"format": 2}'):
-        assert job_settings.read_painting_record(foreign) is None

@@ -45,17 +45,6 @@ def painting_record(settings: dict, styles: list) -> bytes:
     return json.dumps({"format": 1, "settings": settings, "styles": styles}, sort_keys=True).encode()
 
 
-def read_painting_record(data: bytes) -> dict | None:
-    """A layer's ``painting_record``, or None for one this plug-in cannot read."""
-    try:
-        record = json.loads(bytes(data).decode())
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("format") != 1:
-        return None
-    return record
-
-
 class UserError(Exception):
     """Something the artist can fix; the text says what."""
 
