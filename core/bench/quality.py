@@ -67,16 +67,13 @@ def quality_figures(weights, out_dir, side=512, presets=tuple(FIXED_ITERATIONS),
     before, alternating, in this process (ratios of seconds in the same run), and by pastiche
     for the same wall time; every picture scored by the ``Yardstick``; a contact sheet and the
     pictures in ``out_dir``."""
-    from core.bench.common import SAMPLES, engine_for
+    from core.bench.common import engine_for
     from core.params import StyleParams
 
     os.makedirs(out_dir, exist_ok=True)
     engine = engine_for(weights)
     report, sheet = {"side": side, "pairs": {}}, []
-    for photo_name, style_name in PAIRS:
-        photo, style = (images.load_image(os.path.join(SAMPLES, name)) for name in (photo_name, style_name))
-        pair = f"{photo_name[:-4]} x {style_name[:-4]}"
-        engine.run(photo, [style], StyleParams(size=side, iterations=2, coarse_iterations=2))  # compiles
+    for (photo_name, style_name), pair, photo, style in _bundled_pairs(engine, side):
         figures, row = {}, []
         for preset in presets:
             runs = {
@@ -105,17 +102,14 @@ def strength_figures(weights, out_dir, side=512, strengths=(0.5, 1.0, 2.0, 4.0),
     """Each bundled pair painted with ``preset`` at each Style strength (a multiple of the
     engine's default style weight, as the dialog's setting is), scored by the ``Yardstick``: the
     trade between style and photo the default strength makes; a contact sheet in ``out_dir``."""
-    from core.bench.common import SAMPLES, engine_for
+    from core.bench.common import engine_for
     from core.params import StyleParams
 
     os.makedirs(out_dir, exist_ok=True)
     engine = engine_for(weights)
     default = StyleParams().style_weight
     report, sheet = {"side": side, "preset": preset, "default_style_weight": default, "pairs": {}}, []
-    for photo_name, style_name in PAIRS:
-        photo, style = (images.load_image(os.path.join(SAMPLES, name)) for name in (photo_name, style_name))
-        pair = f"{photo_name[:-4]} x {style_name[:-4]}"
-        engine.run(photo, [style], StyleParams(size=side, iterations=2, coarse_iterations=2))  # compiles
+    for _, pair, photo, style in _bundled_pairs(engine, side):
         figures, row = {}, []
         for strength in strengths:
             params = StyleParams(size=side, quality=preset, style_weight=default * strength)
@@ -126,6 +120,18 @@ def strength_figures(weights, out_dir, side=512, strengths=(0.5, 1.0, 2.0, 4.0),
         sheet.append(row)
     _contact_sheet(sheet, os.path.join(out_dir, "strength-sheet.jpg"))
     return report
+
+
+def _bundled_pairs(engine, side):
+    """Each bundled pair: (file names, "tubingen x starry_night", photo, style), the engine
+    compiled for it at ``side`` first, so that no timed run pays for that."""
+    from core.bench.common import SAMPLES
+    from core.params import StyleParams
+
+    for names in PAIRS:
+        photo, style = (images.load_image(os.path.join(SAMPLES, name)) for name in names)
+        engine.run(photo, [style], StyleParams(size=side, iterations=2, coarse_iterations=2))
+        yield names, f"{names[0][:-4]} x {names[1][:-4]}", photo, style
 
 
 def _painted(engine, photo, style, params, out_dir, name):
