@@ -50,7 +50,7 @@ PRESETS = {
     preset.name: preset
     for preset in (
         Preset("draft", "Draft", SizeRule(10, 25, 20), SizeRule(15, 40, 20), 0.35),
-        Preset("standard", "Standard", SizeRule(20, 40, 40), SizeRule(25, 120, 35), 0.2),
+        Preset("standard", "Standard", SizeRule(20, 40, 40), SizeRule(40, 120, 40), 0.2),
         Preset("fine", "Fine", SizeRule(30, 80, 80), SizeRule(50, 250, 70), 0.1),
     )
 }
