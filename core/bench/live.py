@@ -123,9 +123,10 @@ class _Worker:
     def job(self, params, content, style, preview, cancel_after=None) -> _Run:
         self.jobs += 1
         job_id = f"bench-{self.jobs}"
-        header = protocol.job(job_id, params, content.info(), [style.info()], preview=preview)
         start = time.perf_counter()
-        protocol.write_message(self.process.stdin, header, content.data + style.data)
+        protocol.write_message(
+            self.process.stdin, *protocol.Job(job_id, params, content, (style,), preview=preview).encode()
+        )
         messages, cancelled = [], False
         while True:
             header, _ = protocol.read_message(self.process.stdout)
