@@ -84,7 +84,7 @@ class StyleTransfer:
         ``pace_of(kind)`` gives this computer's measured ``core.speed.Pace``, for time left that
         is true from the first report."""
         job = self.plan(content, styles, params, style_masks)
-        where = _regions(style_masks, params, len(styles), content.shape[:2])
+        where = _regions(style_masks, params, len(styles))
         out_shape = job.sizes[-1].shape
         run = _Run(params, job, on_progress, should_stop, on_evaluation, on_stage)
         run.pace = pace_of(job.speed_kind()) if pace_of is not None else None
@@ -136,17 +136,17 @@ class StyleTransfer:
         """The loss at one size, planned as a one-size job would be (``core.objective.build``): for
         measuring and testing evaluations on their own."""
         job = plan.plan_job(params.replace(pyramid_levels=1), tuple(shape))
-        where = _regions(style_masks, params, len(style_rgbs), content_rgb.shape[:2])
+        where = _regions(style_masks, params, len(style_rgbs))
         return objective.build(
             self.compiled, content_rgb, style_rgbs, params, job.sizes[-1], job.precision, where=where
         )
 
 
-def _regions(style_masks, params, n_styles, shape):
+def _regions(style_masks, params, n_styles):
     """Where each style paints (``core.regions.Regions``), or None: all of them everywhere."""
     if style_masks is None:
         return None
-    return regions.regions_of(style_masks, params.blend_weights(n_styles), shape)
+    return regions.regions_of(style_masks, params.blend_weights(n_styles))
 
 
 class _Run:

@@ -54,7 +54,7 @@ def gathered(weights: np.ndarray, inside: np.ndarray | None = None) -> list:
     return out
 
 
-def regions_of(style_masks: list, blend: tuple, shape: tuple) -> Regions | None:
+def regions_of(style_masks: list, blend: tuple) -> Regions | None:
     """The regions of a job whose styles have these masks (uint8 (h, w) arrays or None, one per
     style) and blend weights; None when no style has a mask (one region: the whole image)."""
     if all(mask is None for mask in style_masks):
@@ -73,7 +73,7 @@ def regions_of(style_masks: list, blend: tuple, shape: tuple) -> Regions | None:
     else:
         masks[0] = masks[0] + rest  # every style has a mask: the first paints what none covers
     kept = [k for k, mask in enumerate(masks) if mask.max() > 0]
-    return Regions(np.stack([masks[k] for k in kept]).reshape(len(kept), *shape), tuple(styles[k] for k in kept))
+    return Regions(np.stack([masks[k] for k in kept]), tuple(styles[k] for k in kept))
 
 
 def mask_of(pixels: np.ndarray) -> np.ndarray:

@@ -321,16 +321,23 @@ def test_an_animated_picture_is_said_to_give_its_first_frame(small_images, tmp_p
     assert result.returncode == 2 and "does not exist" in lines[-1]
 
 
+def striped_texture(path, channel, side, rng) -> str:
+    """A style picture of vertical stripes in one colour channel (0 red, 2 blue) over dark noise,
+    saved at ``path``; its path."""
+    texture = rng.integers(0, 60, size=(side, side, 3), dtype=np.uint8)
+    texture[..., channel] = 150 + (np.sin(np.arange(side) / 3.0)[None, :] * 60).astype(np.uint8)
+    Image.fromarray(texture).save(path)
+    return str(path)
+
+
 def test_two_styles_paint_their_own_halves_with_a_soft_border(real_weights, tmp_path):
     """A red and a blue texture, masks on the left and the right half: each half takes its style's
     colours, and the colour changes over a few columns, not in one step."""
     rng = np.random.default_rng(0)
-    paths = {}
-    for name, channel in (("red", 0), ("blue", 2)):
-        texture = rng.integers(0, 60, size=(128, 128, 3), dtype=np.uint8)
-        texture[..., channel] = 150 + (np.sin(np.arange(128) / 3.0)[None, :] * 60).astype(np.uint8)
-        paths[name] = str(tmp_path / f"{name}.png")
-        Image.fromarray(texture).save(paths[name])
+    paths = {
+        name: striped_texture(tmp_path / f"{name}.png", channel, 128, rng)
+        for name, channel in (("red", 0), ("blue", 2))
+    }
     photo = os.path.join(SAMPLES, "tubingen.jpg")
     with Image.open(photo) as opened:
         width, height = opened.size

@@ -13,7 +13,7 @@ from installer import settings
 from installer.plugin import install_plugin
 from tests.conftest import ROOT
 from tests.gimp_harness import ENGINE_PYTHON, decode_pixels, python_script, run_gimp
-from tests.test_cli import run_cli
+from tests.test_cli import run_cli, striped_texture
 
 pytestmark = pytest.mark.gimp
 FAST = "quality='custom', iterations=4, working_size=64"
@@ -46,6 +46,27 @@ def install(gimp, tmp_path, weights, python=ENGINE_PYTHON):
     engine = settings.EngineSettings(python, ROOT, weights, "tensorflow", "", __version__, str(tmp_path / "logs"))
     settings.write(data, engine)
     return str(config)
+
+
+def engine_painting(folder, weights, *pictures_and_options):
+    """The command line's painting of the 96x72 photo with 4 iterations at its own size, as the
+    tests' plug-in runs paint it (``AT_LAYER_SIZE``): RGB ints."""
+    reference = folder / "reference.png"
+    done = run_cli(
+        *pictures_and_options,
+        "-o",
+        str(reference),
+        "--size",
+        "96",
+        "--iterations",
+        "4",
+        "--weights",
+        weights,
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    with Image.open(reference) as picture:
+        return np.asarray(picture.convert("RGB"), int)
 
 
 def run(gimp, config, script):
@@ -84,15 +105,10 @@ report(ok=ok, error=error, before=before, after=describe(image), painted=layer_p
     assert (new["width"], new["height"], new["x"], new["y"]) == (96, 72, 10, 20)
     assert not new["mask"]
     # the painting is the engine's: the command line on the same pixels with the same settings
-    reference = tmp_path / "reference.png"
-    done = run_cli(
-        pictures["tubingen"], pictures["starry_night"], "-o", str(reference), "--size", "96", "--iterations", "4",
-        "--weights", real_weights, "--quiet",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    expected = engine_painting(tmp_path, real_weights, pictures["tubingen"], pictures["starry_night"])
     painted = decode_pixels(report["painted"], 96, 72)[..., :3].astype(int)
-    with Image.open(reference) as engine_picture, Image.open(pictures["tubingen"]) as photo:
-        expected, original = np.asarray(engine_picture.convert("RGB"), int), np.asarray(photo.convert("RGB"), int)
+    with Image.open(pictures["tubingen"]) as photo:
+        original = np.asarray(photo.convert("RGB"), int)
     assert np.abs(painted - expected).max() <= 2  # the same within rounding (equal, on one machine)
     assert np.abs(painted - original).mean() > 10  # and painted
 
@@ -100,11 +116,7 @@ report(ok=ok, error=error, before=before, after=describe(image), painted=layer_p
 def test_a_second_style_layer_paints_where_a_saved_selection_says(gimp, pictures, tmp_path, real_weights):
     """The Starry Night paints the rest, a blue texture the saved selection (the left half): the
     same painting as the command line's with that mask, and refused without a region."""
-    rng = np.random.default_rng(0)
-    texture = rng.integers(0, 60, size=(64, 64, 3), dtype=np.uint8)
-    texture[..., 2] = 150 + (np.sin(np.arange(64) / 3.0)[None, :] * 60).astype(np.uint8)
-    blue = tmp_path / "blue.png"
-    Image.fromarray(texture).save(blue)
+    blue = striped_texture(tmp_path / "blue.png", 2, 64, np.random.default_rng(0))
     config = install(gimp, tmp_path, real_weights)
     report, _ = run(
         gimp,
@@ -117,7 +129,7 @@ left.set_name("Left half")
 Gimp.Selection.none(image)
 starry = load({pictures["starry_night"]!r}).get_layers()[0]
 starry.set_name("Starry Night")
-blue = load({str(blue)!r}).get_layers()[0]
+blue = load({blue!r}).get_layers()[0]
 blue.set_name("Blue")
 layer = image.get_layers()[0]
 without, refusal = run_neural_style(image, [layer], starry, style_layer_2=blue, {AT_LAYER_SIZE})
@@ -136,15 +148,11 @@ report(ok=ok, error=error, without=without, refusal=refusal, after=describe(imag
     mask = np.zeros((72, 96), np.uint8)
     mask[:, :48] = 255
     Image.fromarray(mask).save(tmp_path / "left.png")
-    reference = tmp_path / "reference.png"
-    done = run_cli(
-        pictures["tubingen"], pictures["starry_night"], str(blue), "-o", str(reference), "--size", "96",
-        "--iterations", "4", "--style-masks", f",{tmp_path / 'left.png'}", "--weights", real_weights, "--quiet",
+    expected = engine_painting(
+        tmp_path, real_weights, pictures["tubingen"], pictures["starry_night"], blue,
+        "--style-masks", f",{tmp_path / 'left.png'}",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     painted = decode_pixels(report["painted"], 96, 72)[..., :3].astype(int)
-    with Image.open(reference) as engine_picture:
-        expected = np.asarray(engine_picture.convert("RGB"), int)
     assert np.abs(painted - expected).max() <= 2  # the engine's painting with that mask
     blueness = (painted[..., 2] - painted[..., 0]).mean(axis=0)
     assert blueness[:24].mean() > blueness[-24:].mean() + 10  # the blue texture's half is the bluer

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 
 def test_without_masks_there_is_one_region_of_every_style():
-    assert regions.regions_of([None, None], (0.5, 0.5), (4, 6)) is None
+    assert regions.regions_of([None, None], (0.5, 0.5)) is None
 
 
 def test_overlapping_masks_are_shared_out_and_the_unmasked_styles_blend_over_the_rest():
@@ -21,7 +21,7 @@ def test_overlapping_masks_are_shared_out_and_the_unmasked_styles_blend_over_the
     sky[:2] = 255
     left = np.zeros((4, 6), np.uint8)
     left[:, :3] = 255
-    where = regions.regions_of([sky, None, left, None], (0.1, 0.2, 0.3, 0.4), (4, 6))
+    where = regions.regions_of([sky, None, left, None], (0.1, 0.2, 0.3, 0.4))
     assert where.styles == (((0, 1.0),), ((2, 1.0),), ((1, pytest.approx(1 / 3)), (3, pytest.approx(2 / 3))))
     sky_region, left_region, rest = where.masks
     assert sky_region[0, 0] == left_region[0, 0] == 0.5  # both cover the top left
@@ -32,7 +32,7 @@ def test_overlapping_masks_are_shared_out_and_the_unmasked_styles_blend_over_the
 def test_when_every_style_has_a_mask_the_first_paints_what_none_covers():
     half = np.zeros((4, 6), np.uint8)
     half[:, 3:] = 100  # partly covered on the right, not at all on the left
-    where = regions.regions_of([half, half.copy()], (0.5, 0.5), (4, 6))
+    where = regions.regions_of([half, half.copy()], (0.5, 0.5))
     np.testing.assert_allclose(where.masks[0][:, :3], 1.0)
     np.testing.assert_allclose(where.masks[1][:, 3:], 100 / 255)
     np.testing.assert_allclose(where.masks.sum(axis=0), 1.0, rtol=1e-6)
@@ -41,7 +41,7 @@ def test_when_every_style_has_a_mask_the_first_paints_what_none_covers():
 def test_at_each_layer_a_region_weighs_the_pixels_each_position_stands_for():
     mask = np.zeros((32, 48), np.uint8)
     mask[:, :20] = 255  # 20 columns: a block of 16 at block5 is 1, the next one 4/16
-    where = regions.regions_of([mask, None], (0.5, 0.5), (32, 48))
+    where = regions.regions_of([mask, None], (0.5, 0.5))
     block1, block5 = where.at_layers((32, 48), ("block1_conv1", "block5_conv1"))
     assert block1.shape == (2, 32, 48, 1) and block5.shape == (2, 2, 3, 1)
     np.testing.assert_allclose(block5[0, :, :, 0], [[1.0, 0.25, 0.0]] * 2, atol=1e-6)

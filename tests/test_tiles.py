@@ -93,7 +93,7 @@ def test_tiled_loss_and_gradient_equal_the_whole_image_ones(random_network, tuto
     if masked:  # The Starry Night in a soft-edged disc, The Shipwreck around it
         yy, xx = np.mgrid[: content.shape[0], : content.shape[1]]
         disc = np.clip(255 * (1.2 - np.hypot(yy - 300, xx - 350) / 250), 0, 255).astype(np.uint8)
-        where = regions.regions_of([disc, None], (0.5, 0.5), content.shape[:2])
+        where = regions.regions_of([disc, None], (0.5, 0.5))
     else:
         styles = styles[:1]
     compiled = StyleTransfer(random_network).compiled
