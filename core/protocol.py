@@ -11,7 +11,9 @@ Before its hello, while it imports its libraries and loads the network (which a 
 stretch to minutes), the worker sends ``stage`` messages without a job id (``starting``), at once
 and then at least every ``HEARTBEAT_SECONDS``: a client times out on silence, not on the start-up
 as a whole (``read_hello`` skips them).
-Every message has a builder below; build messages with them, never by hand.
+Every message is a dataclass below (``Job``, ``Hello``, ``Stage``, ...) with one ``encode`` and
+one ``decode``; ``send`` and ``receive`` write and read them. Both sides use only these, so a
+field is added in one place.
 
   worker -> client: hello, stage, progress, preview (+image), result (+image),
                     cancelled (+best image so far), error, estimates
@@ -34,8 +36,8 @@ during a job. Version 5 gave each style of a job its own optional mask, where it
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import ClassVar, NamedTuple
 
 PROTOCOL_VERSION = 5
 MAX_HEADER_BYTES = 1 << 20
@@ -81,6 +83,10 @@ STARTING, TARGETS, TILES, PAINTING = "start-up", "targets", "tiles", "painting"
 
 class ProtocolError(Exception):
     """The byte stream does not follow this protocol (bad JSON, truncated payload, wrong version)."""
+
+
+class VersionError(ProtocolError):
+    """The other side speaks another version of this protocol."""
 
 
 def write_message(stream, header: dict, payload: bytes = b"") -> None:
@@ -162,65 +168,6 @@ def split_images(infos: list, payload: bytes) -> list:
     return parts
 
 
-def hello(
-    engine_version: str,
-    backend: str,
-    device: str,
-    weights_ok: bool,
-    weights_message: str = "",
-    defaults: dict | None = None,
-    presets: dict | None = None,
-) -> dict:
-    """``defaults`` are the engine's default settings, so a client can scale them (strength x2);
-    ``presets`` the quality presets a job may name, each with its label and rule."""
-    return {
-        "type": HELLO,
-        "protocol": PROTOCOL_VERSION,
-        "engine_version": engine_version,
-        "backend": backend,
-        "device": device,
-        "weights": weights_ok,
-        "weights_message": weights_message,
-        "defaults": defaults or {},
-        "presets": presets or {},
-    }
-
-
-def check_hello(header: dict) -> None:
-    """Refuse a worker that is not one, or that speaks another protocol version."""
-    if header.get("type") != HELLO:
-        raise ProtocolError(f"expected a hello from the worker, got {header.get('type')!r}")
-    if header.get("protocol") != PROTOCOL_VERSION:
-        raise ProtocolError(
-            f"the engine speaks protocol version {header.get('protocol')!r}, this "
-            f"plug-in speaks {PROTOCOL_VERSION}; install matching versions"
-        )
-
-
-def read_hello(stream, on_starting=None) -> dict:
-    """Read a worker's opening messages up to its hello and check it; ``on_starting(header)``
-    hears each start-up stage on the way."""
-    while True:
-        message = read_message(stream)
-        if message is None:
-            raise ProtocolError("the worker ended before its hello")
-        header = message[0]
-        if not is_starting(header):
-            check_hello(header)
-            return header
-        if on_starting is not None:
-            on_starting(header)
-
-
-def starting(text: str, seconds: float = 0.0) -> dict:
-    """A start-up stage: sent before the hello, it belongs to no job."""
-    return stage(None, STARTING, text, seconds=round(seconds, 1))
-
-
-def is_starting(header: dict) -> bool:
-    return header.get("type") == STAGE and header.get("id") is None
-
-
 PICTURE_CHANNELS, MASK_CHANNELS = (3, 4), (1,)
 
 
@@ -231,6 +178,7 @@ class Job:
     others do not; empty: every style everywhere); ``mask`` (the selection) limits the whole
     result; ``params`` are the engine's settings; ``preview``: ``preview_request(...)`` or None."""
 
+    TYPE: ClassVar[str] = JOB
     id: str
     params: dict
     content: Pixels
@@ -265,6 +213,8 @@ class Job:
     def decode(cls, header: dict, payload: bytes) -> Job:
         """The job a header and payload describe; ``ProtocolError`` for one that does not add up."""
         styles = header.get("styles")
+        if not isinstance(header.get("id"), str):
+            raise ProtocolError("a job needs a text 'id'")
         if not isinstance(header.get("content"), dict) or not isinstance(styles, list) or not styles:
             raise ProtocolError("a job needs a content image and at least one style image")
         if not all(isinstance(style, dict) and isinstance(style.get("image"), dict) for style in styles):
@@ -308,63 +258,248 @@ def _pictures(infos: list, payload: bytes) -> list:
     return [Pixels(info["width"], info["height"], info["channels"], data) for (info, _), data in zip(infos, raw)]
 
 
-def estimate(request_id: str, width: int, height: int, params: list) -> dict:
-    """How long a job of each of ``params`` would take on a content picture of this size."""
-    return {"type": ESTIMATE, "id": request_id, "width": width, "height": height, "params": params}
-
-
-def estimates(request_id: str, answers: list) -> dict:
-    """The answer to ``estimate``: per params, ``{"seconds": s, "duration": "1 min 30 s" (for
-    people), "measured": bool}`` (measured on this computer, or a fixed guess)."""
-    return {"type": ESTIMATES, "id": request_id, "estimates": answers}
-
-
 def preview_request(long_side: int, every_seconds: float) -> dict:
+    """A job's ``preview``: a picture at most ``long_side`` px, at most once per ``every_seconds``."""
     return {"long_side": long_side, "every_seconds": every_seconds}
 
 
-def cancel(job_id: str) -> dict:
-    """Stop the job; its answer is ``cancelled`` with the best image so far (or none yet)."""
-    return {"type": CANCEL, "id": job_id}
+class Message:
+    """What every message but the job shares: its header holds its fields by name, and a field
+    that is ``Pixels`` travels as its description with the pixels as the payload (one per
+    message). ``decode`` takes the fields it knows, ignores the rest, and refuses a message that
+    lacks one without a default."""
+
+    TYPE: ClassVar[str]
+
+    def encode(self) -> tuple:
+        header, payload = {"type": self.TYPE}, b""
+        for name, value in vars(self).items():
+            if isinstance(value, Pixels):
+                value, payload = value.info(), value.data
+            header[name] = value
+        return header, payload
+
+    @classmethod
+    def decode(cls, header: dict, payload: bytes = b""):
+        values = {}
+        for known in fields(cls):
+            if known.name in header:
+                values[known.name] = header[known.name]
+            elif known.default is MISSING and known.default_factory is MISSING:
+                raise ProtocolError(f"a {cls.TYPE} message needs {known.name!r}")
+        if values.get("image"):
+            values["image"] = _pictures([(values["image"], PICTURE_CHANNELS)], payload)[0]
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as error:
+            raise ProtocolError(f"a {cls.TYPE} message that does not add up ({error})") from None
 
 
-def shutdown() -> dict:
-    return {"type": SHUTDOWN}
+@dataclass(frozen=True)
+class Hello(Message):
+    """The worker's first answer: what it runs on, and ``defaults`` (its default settings, so a
+    client can scale them: strength x2) and ``presets`` (the quality presets a job may name, each
+    with its label and rule)."""
+
+    TYPE: ClassVar[str] = HELLO
+    engine_version: str
+    backend: str
+    device: str
+    weights: bool
+    weights_message: str = ""
+    defaults: dict = field(default_factory=dict)
+    presets: dict = field(default_factory=dict)
+    protocol: int = PROTOCOL_VERSION
+
+    @classmethod
+    def decode(cls, header: dict, payload: bytes = b"") -> Hello:
+        """Refuses first a worker that speaks another version (whose fields may differ)."""
+        if header.get("protocol") != PROTOCOL_VERSION:
+            raise VersionError(
+                f"the engine speaks protocol version {header.get('protocol')!r}, this "
+                f"plug-in speaks {PROTOCOL_VERSION}; install matching versions"
+            )
+        return super().decode(header, payload)
 
 
-def stage(job_id: str, name: str, text: str, **where) -> dict:
-    """What the job is doing: ``name`` one of the stage names above; ``where`` says how far
-    (``level``/``levels``, ``tile``/``tiles``, ``seconds`` spent in it so far)."""
-    return {"type": STAGE, "id": job_id, "stage": name, "text": text, **where}
+@dataclass(frozen=True)
+class Stage(Message):
+    """What a job is doing (``stage`` one of the stage names above, ``text`` for people) and how
+    far: ``level``/``levels``, ``tile``/``tiles``, ``seconds`` spent in it so far. With no ``id``
+    it is a start-up stage, sent before the hello."""
+
+    TYPE: ClassVar[str] = STAGE
+    id: str | None
+    stage: str
+    text: str
+    level: int | None = None
+    levels: int | None = None
+    tile: int | None = None
+    tiles: int | None = None
+    seconds: float | None = None
+
+    def is_starting(self) -> bool:
+        return self.id is None
+
+    def after(self, seconds: float) -> Stage:
+        """The same stage, said again ``seconds`` into it (a heartbeat)."""
+        return replace(self, seconds=round(seconds, 1))
 
 
-def progress(job_id: str, iteration, total, level, levels, losses: dict, seconds_left) -> dict:
-    return {
-        "type": PROGRESS,
-        "id": job_id,
-        "iteration": iteration,
-        "total": total,
-        "level": level,
-        "levels": levels,
-        "losses": losses,
-        "seconds_left": seconds_left,
-    }
+def starting(text: str, seconds: float = 0.0) -> Stage:
+    """A start-up stage: sent before the hello, it belongs to no job."""
+    return Stage(None, STARTING, text, seconds=round(seconds, 1))
 
 
-def preview(job_id: str, image: dict, iteration: int, level: int) -> dict:
-    return {"type": PREVIEW, "id": job_id, "image": image, "iteration": iteration, "level": level}
+@dataclass(frozen=True)
+class Progress(Message):
+    """An iteration done: ``total`` is what the job now expects (a preset's grows or shrinks)."""
+
+    TYPE: ClassVar[str] = PROGRESS
+    id: str
+    iteration: int
+    total: int
+    level: int
+    levels: int
+    losses: dict
+    seconds_left: float | None = None
 
 
-def result(job_id: str, image: dict, losses: dict, iterations: int) -> dict:
-    return {"type": RESULT, "id": job_id, "image": image, "losses": losses, "iterations": iterations}
+@dataclass(frozen=True)
+class Preview(Message):
+    """A small picture of the best image so far, for a job that asked (``preview_request``)."""
+
+    TYPE: ClassVar[str] = PREVIEW
+    id: str
+    image: Pixels
+    iteration: int
+    level: int
 
 
-def cancelled(job_id: str, image: dict | None = None, losses: dict | None = None, iterations: int = 0) -> dict:
-    """``image`` None: stopped before there was a picture."""
-    return {"type": CANCELLED, "id": job_id, "image": image, "losses": losses or {}, "iterations": iterations}
+@dataclass(frozen=True)
+class Result(Message):
+    TYPE: ClassVar[str] = RESULT
+    id: str
+    image: Pixels
+    losses: dict
+    iterations: int
 
 
-def error(code: str, message: str, hint: str = "", job_id: str | None = None) -> dict:
-    if code not in ERROR_CODES:
-        raise ValueError(f"unknown error code {code!r}")
-    return {"type": ERROR, "id": job_id, "code": code, "message": message, "hint": hint}
+@dataclass(frozen=True)
+class Cancelled(Message):
+    """A stopped job's best image so far (``image`` None: stopped before there was a picture)."""
+
+    TYPE: ClassVar[str] = CANCELLED
+    id: str
+    image: Pixels | None = None
+    losses: dict = field(default_factory=dict)
+    iterations: int = 0
+
+
+@dataclass(frozen=True)
+class Error(Message):
+    """A failure, by ``code`` (one of ``ERROR_CODES``); ``id`` None: not of a job."""
+
+    TYPE: ClassVar[str] = ERROR
+    code: str
+    message: str
+    hint: str = ""
+    id: str | None = None
+
+    def __post_init__(self):
+        if self.code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {self.code!r}")
+
+
+@dataclass(frozen=True)
+class Estimate(Message):
+    """How long a job of each of ``params`` would take on a content picture of this size."""
+
+    TYPE: ClassVar[str] = ESTIMATE
+    id: str
+    width: int
+    height: int
+    params: list
+
+
+class Foretold(NamedTuple):
+    """One answer of ``estimates``: ``duration`` says ``seconds`` for people ("1 min 30 s");
+    ``measured``: on this computer, or a fixed guess."""
+
+    seconds: float
+    duration: str
+    measured: bool
+
+
+@dataclass(frozen=True)
+class Estimates(Message):
+    """The answer to ``estimate``, one ``Foretold`` per params."""
+
+    TYPE: ClassVar[str] = ESTIMATES
+    id: str
+    estimates: tuple
+
+    def encode(self) -> tuple:
+        return {"type": self.TYPE, "id": self.id, "estimates": [answer._asdict() for answer in self.estimates]}, b""
+
+    @classmethod
+    def decode(cls, header: dict, payload: bytes = b"") -> Estimates:
+        message = super().decode(header, payload)
+        try:
+            return replace(message, estimates=tuple(Foretold(**answer) for answer in message.estimates))
+        except TypeError:
+            raise ProtocolError("each estimate needs 'seconds', 'duration' and 'measured'") from None
+
+
+@dataclass(frozen=True)
+class Cancel(Message):
+    """Stop the job; its answer is ``Cancelled`` with the best image so far (or none yet)."""
+
+    TYPE: ClassVar[str] = CANCEL
+    id: str
+
+
+@dataclass(frozen=True)
+class Shutdown(Message):
+    TYPE: ClassVar[str] = SHUTDOWN
+
+
+MESSAGES = {kind.TYPE: kind for kind in (Hello, Job, Stage, Progress, Preview, Result, Cancelled, Error)} | {
+    kind.TYPE: kind for kind in (Estimate, Estimates, Cancel, Shutdown)
+}
+
+
+def decode(header: dict, payload: bytes = b""):
+    """The typed message a header and payload are; ``ProtocolError`` for an unknown type or one
+    that does not add up (the stream itself stays usable)."""
+    kind = MESSAGES.get(header.get("type"))
+    if kind is None:
+        raise ProtocolError(f"unknown message type {header.get('type')!r}")
+    return kind.decode(header, payload)
+
+
+def send(stream, message) -> None:
+    """Write one typed message."""
+    write_message(stream, *message.encode())
+
+
+def receive(stream):
+    """The next typed message, or ``None`` at a clean end of stream; ``ProtocolError`` as
+    ``read_message`` and ``decode`` raise it."""
+    raw = read_message(stream)
+    return None if raw is None else decode(*raw)
+
+
+def read_hello(stream, on_starting=None) -> Hello:
+    """Read a worker's opening messages up to its ``Hello`` (checked); ``on_starting(Stage)``
+    hears each start-up stage on the way."""
+    while True:
+        message = receive(stream)
+        if message is None:
+            raise ProtocolError("the worker ended before its hello")
+        if isinstance(message, Hello):
+            return message
+        if not (isinstance(message, Stage) and message.is_starting()):
+            raise ProtocolError(f"expected a hello from the worker, got {message.TYPE!r}")
+        if on_starting is not None:
+            on_starting(message)

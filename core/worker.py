@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     from core.params import StyleParams
     from core.presets import PRESETS
 
-    hello = protocol.hello(
+    hello = protocol.Hello(
         __version__,
         keras.backend.backend(),
         device_name(),
@@ -125,18 +125,18 @@ class Server:
         self.stage = None  # (stage message, when it began) while starting or running a job
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
 
-    def send(self, header, payload=b""):
+    def send(self, message):
         with self.write_lock:
-            self._write(header, payload)
+            self._write(message)
 
     def starting(self, text):
         """Say what the worker is loading before its hello (a cold start can take minutes)."""
         self.set_stage(protocol.starting(text))
 
-    def set_stage(self, header):
+    def set_stage(self, stage):
         with self.write_lock:
-            self.stage = (header, time.monotonic())
-            self._write(header)
+            self.stage = (stage, time.monotonic())
+            self._write(stage)
 
     def serve(self, engine, weights_message, hello):
         """Say hello, then run jobs until shutdown."""
@@ -145,11 +145,11 @@ class Server:
             self.stage = None
             self._write(hello)
         threading.Thread(target=self._read_loop, name="protocol-reader", daemon=True).start()
-        while (item := self.jobs.get()) is not None:
-            self._run_job(*item)
+        while (job := self.jobs.get()) is not None:
+            self._run_job(job)
 
-    def _write(self, header, payload=b""):
-        protocol.write_message(self.stream_out, header, payload)
+    def _write(self, message):
+        protocol.send(self.stream_out, message)
         self.last_sent = time.monotonic()
 
     def _heartbeat(self):
@@ -160,94 +160,90 @@ class Server:
             with self.write_lock:
                 current = self.stage
                 if current is not None and time.monotonic() - self.last_sent >= self.heartbeat_seconds / 2:
-                    header, began = current
-                    self._write(dict(header, seconds=round(time.monotonic() - began, 1)))
+                    stage, began = current
+                    self._write(stage.after(time.monotonic() - began))
 
     def _read_loop(self):
         while True:
             try:
-                message = protocol.read_message(self.stream_in)
+                raw = protocol.read_message(self.stream_in)
             except ProtocolError as error:
-                self.send(protocol.error(protocol.BAD_MESSAGE, f"could not read a message: {error}"))
+                self.send(protocol.Error(protocol.BAD_MESSAGE, f"could not read a message: {error}"))
                 continue
-            if message is None:  # the client is gone: nobody is left to answer
+            if raw is None:  # the client is gone: nobody is left to answer
                 sys.stderr.flush()
                 os._exit(0)
-            header, payload = message
-            kind = header["type"]
-            if kind == protocol.JOB and not isinstance(header.get("id"), str):
-                self.send(protocol.error(protocol.BAD_MESSAGE, "a job needs a text 'id'"))
-            elif kind == protocol.JOB:
-                self.stops[header["id"]] = threading.Event()
-                self.jobs.put((header, payload))
-            elif kind == protocol.ESTIMATE:
-                self._estimate(header)
-            elif kind == protocol.CANCEL:
-                if header.get("id") in self.stops:
-                    self.stops[header.get("id")].set()
-            elif kind == protocol.SHUTDOWN:
+            try:
+                message = protocol.decode(*raw)
+            except ProtocolError as error:
+                job_id = raw[0].get("id")
+                self.send(
+                    protocol.Error(protocol.BAD_MESSAGE, str(error), id=job_id if isinstance(job_id, str) else None)
+                )
+                continue
+            if isinstance(message, protocol.Job):
+                self.stops[message.id] = threading.Event()
+                self.jobs.put(message)
+            elif isinstance(message, protocol.Estimate):
+                self._estimate(message)
+            elif isinstance(message, protocol.Cancel):
+                if message.id in self.stops:
+                    self.stops[message.id].set()
+            elif isinstance(message, protocol.Shutdown):
                 for stop in self.stops.values():
                     stop.set()
                 self.jobs.put(None)
                 return
             else:
-                self.send(
-                    protocol.error(protocol.BAD_MESSAGE, f"unknown message type {kind!r}", job_id=header.get("id"))
-                )
+                self.send(protocol.Error(protocol.BAD_MESSAGE, f"a worker is not sent {message.TYPE!r} messages"))
 
-    def _estimate(self, header):
-        """Answer an ``estimate`` at once, on the reader's thread: planning a job is quick."""
+    def _estimate(self, request):
+        """Answer an ``Estimate`` at once, on the reader's thread: planning a job is quick."""
         from core import images, plan, speed
         from core.images import ImageError
         from core.params import ParamError, StyleParams
 
         try:
-            shape = (int(header["height"]), int(header["width"]))
+            shape = (int(request.height), int(request.width))
             answers = []
-            for values in header["params"]:
+            for values in request.params:
                 params = StyleParams.from_dict(values)
                 foretold = speed.foretell(plan.plan_job(params, images.fit_long_side(shape, params.size)), params)
                 answers.append(
-                    {
-                        "seconds": round(foretold.seconds, 1),
-                        "duration": speed.duration(foretold.seconds),
-                        "measured": foretold.measured,
-                    }
+                    protocol.Foretold(round(foretold.seconds, 1), speed.duration(foretold.seconds), foretold.measured)
                 )
         except (ParamError, ImageError) as error:  # a job that could not run: said as a job would say it
-            self.send(protocol.error(protocol.BAD_INPUT, str(error), job_id=header.get("id")))
+            self.send(protocol.Error(protocol.BAD_INPUT, str(error), id=request.id))
             return
-        except (KeyError, TypeError, ValueError):
+        except (TypeError, ValueError):
             message = "an estimate needs a whole 'width' and 'height' and a list of 'params'"
-            self.send(protocol.error(protocol.BAD_MESSAGE, message, job_id=header.get("id")))
+            self.send(protocol.Error(protocol.BAD_MESSAGE, message, id=request.id))
             return
-        self.send(protocol.estimates(header.get("id"), answers))
+        self.send(protocol.Estimates(request.id, tuple(answers)))
 
-    def _run_job(self, header, payload):
-        job_id = header.get("id")
-        stop = self.stops[job_id]
+    def _run_job(self, job):
+        stop = self.stops[job.id]
         try:
             if stop.is_set():
-                self.send(protocol.cancelled(job_id))
+                self.send(protocol.Cancelled(job.id))
                 return
-            self._stylise(job_id, header, payload, stop)
+            self._stylise(job, stop)
         except Exception as error:  # every failure becomes one error message; the worker goes on
             code, message = _classify(error)
             if code == protocol.INTERNAL:
-                log.exception("job %s failed", job_id)
+                log.exception("job %s failed", job.id)
             else:
-                log.warning("job %s: %s: %s", job_id, code, message)
-            self.send(protocol.error(code, message, job_id=job_id))
+                log.warning("job %s: %s: %s", job.id, code, message)
+            self.send(protocol.Error(code, message, id=job.id))
         finally:
             self.stage = None
-            self.stops.pop(job_id, None)
+            self.stops.pop(job.id, None)
 
-    def _stylise(self, job_id, header, payload, stop):
+    def _stylise(self, job, stop):
         from core import images, speed
         from core.params import StyleParams
         from core.weights import WeightsError
 
-        job = protocol.Job.decode(header, payload)
         params = StyleParams.from_dict(job.params)
         content, styles = _array(job.content), [_array(style) for style in job.styles]
         style_masks = [None if m is None else _array(m)[..., 0] for m in job.style_masks] if job.style_masks else None
@@ -257,8 +253,8 @@ class Server:
 
         def on_progress(report):
             self.send(
-                protocol.progress(
-                    job_id,
+                protocol.Progress(
+                    job.id,
                     report.iteration,
                     report.total,
                     report.level,
@@ -269,15 +265,12 @@ class Server:
             )
 
         def on_stage(stage):
-            where = {key: value for key, value in vars(stage).items() if key not in ("name", "text") and value}
-            self.set_stage(protocol.stage(job_id, stage.name, stage.text, **where))
+            self.set_stage(
+                protocol.Stage(job.id, stage.name, stage.text, stage.level, stage.levels, stage.tile, stage.tiles)
+            )
 
         def send_preview(pixels, iteration, level):
-            height, width, channels = pixels.shape
-            self.send(
-                protocol.preview(job_id, protocol.image_info(width, height, channels), iteration, level),
-                pixels.tobytes(),
-            )
+            self.send(protocol.Preview(job.id, _pixels(pixels), iteration, level))
 
         result = self.engine.run(
             content,
@@ -292,15 +285,11 @@ class Server:
         )
         speed.remember(result.job.speed_kind(), result.timings)
         if result.cancelled and not result.iterations:  # stopped before anything was painted: no picture
-            self.send(protocol.cancelled(job_id, losses=result.losses))
+            self.send(protocol.Cancelled(job.id, losses=result.losses))
             return
-        out = result.pixels if mask is None else images.apply_mask(result.pixels, mask)
-        height, width, channels = out.shape
-        build = protocol.cancelled if result.cancelled else protocol.result
-        self.send(
-            build(job_id, protocol.image_info(width, height, channels), result.losses, result.iterations),
-            out.tobytes(),
-        )
+        out = _pixels(result.pixels if mask is None else images.apply_mask(result.pixels, mask))
+        answer = protocol.Cancelled if result.cancelled else protocol.Result
+        self.send(answer(job.id, out, result.losses, result.iterations))
 
 
 def _previews(request, send):
@@ -323,6 +312,12 @@ def _array(picture):
     import numpy as np
 
     return np.frombuffer(picture.data, dtype=np.uint8).reshape(picture.height, picture.width, picture.channels)
+
+
+def _pixels(array) -> protocol.Pixels:
+    """A (height, width, channels) uint8 array as it travels."""
+    height, width, channels = array.shape
+    return protocol.Pixels(width, height, channels, array.tobytes())
 
 
 def _classify(error):

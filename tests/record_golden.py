@@ -24,9 +24,8 @@ PREVIEW = protocol.preview_request(16, 0.1)
 def client_messages() -> bytes:
     stream = io.BytesIO()
     job = protocol.Job("job-1", {"size": 64, "iterations": 2}, CONTENT, (STYLE, STYLE), (None, MASK), MASK, PREVIEW)
-    protocol.write_message(stream, *job.encode())
-    protocol.write_message(stream, protocol.cancel("job-1"))
-    protocol.write_message(stream, protocol.shutdown())
+    for message in (job, protocol.Cancel("job-1"), protocol.Shutdown()):
+        protocol.send(stream, message)
     return stream.getvalue()
 
 
@@ -40,9 +39,7 @@ def worker_messages() -> bytes:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    protocol.write_message(
-        worker.stdin, *protocol.Job("job-1", WORKER_JOB, content, (style,), preview=PREVIEW).encode()
-    )
+    protocol.send(worker.stdin, protocol.Job("job-1", WORKER_JOB, content, (style,), preview=PREVIEW))
     out = io.BytesIO()
     for answer in (protocol.RESULT, protocol.ERROR):
         while True:
@@ -51,7 +48,7 @@ def worker_messages() -> bytes:
             if message[0]["type"] == answer:
                 break
         protocol.write_message(worker.stdin, {"type": "unknown", "id": "job-2"})
-    protocol.write_message(worker.stdin, protocol.shutdown())
+    protocol.send(worker.stdin, protocol.Shutdown())
     worker.stdin.close()
     worker.wait(30)
     return out.getvalue()

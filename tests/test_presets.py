@@ -9,6 +9,7 @@ from core.cli import build_parser
 from core.engine import StyleTransfer
 from core.params import StyleParams
 from core.presets import Preset, SizeRule
+from core.protocol import Foretold, Hello
 from core.stillness import WINDOW, Stillness
 from gimp_plugin.neural_style import job_settings
 
@@ -87,7 +88,15 @@ def test_exact_counts_bypass_the_presets(engine):
 
 
 def test_the_dialogs_settings_name_a_preset_or_exact_counts():
-    hello = {"defaults": StyleParams().to_dict(), "presets": {n: p.describe() for n, p in presets.PRESETS.items()}}
+    hello = Hello(
+        "1",
+        "tensorflow",
+        "CPU",
+        True,
+        "",
+        StyleParams().to_dict(),
+        {n: p.describe() for n, p in presets.PRESETS.items()},
+    )
     settings = dict.fromkeys(job_settings.SETTINGS, 1.0) | {
         "quality": "fine", "iterations": 77, "working-size": 300, "seed": 3, "keep-colors": False,
     }  # fmt: skip
@@ -97,20 +106,20 @@ def test_the_dialogs_settings_name_a_preset_or_exact_counts():
     custom = job_settings.engine_params(dict(settings, quality="custom"), hello, 1000)
     assert custom["iterations"] == 77 and "quality" not in custom
     with pytest.raises(job_settings.UserError, match="The engine has no 'fine' quality: update it"):
-        job_settings.engine_params(settings, dict(hello, presets={}), 1000)
+        job_settings.engine_params(settings, Hello("1", "tensorflow", "CPU", True), 1000)
 
 
 def test_the_dialog_says_how_long_each_quality_takes():
     assert job_settings.estimated_qualities("standard") == ["draft", "standard", "fine"]
     assert job_settings.estimated_qualities("custom") == ["draft", "standard", "fine", "custom"]
     answers = [
-        {"seconds": 14.0, "duration": "15 s", "measured": True},
-        {"seconds": 41.0, "duration": "40 s", "measured": True},
-        {"seconds": 95.0, "duration": "2 min", "measured": True},
+        Foretold(14.0, "15 s", True),
+        Foretold(41.0, "40 s", True),
+        Foretold(95.0, "2 min", True),
     ]
     line = job_settings.time_line("standard", ["draft", "standard", "fine"], answers)
     assert line == "Standard: about 40 s on this computer (Draft 15 s, Fine 2 min)"
-    guessed = [dict(answer, measured=False) for answer in answers] + [{"duration": "5 min", "measured": False}]
+    guessed = [answer._replace(measured=False) for answer in answers] + [Foretold(300.0, "5 min", False)]
     line = job_settings.time_line("custom", ["draft", "standard", "fine", "custom"], guessed)
     guess = "(a guess until a first painting here measures it)"
     assert line == f"Custom: about 5 min {guess} (Draft 15 s, Standard 40 s, Fine 2 min)"

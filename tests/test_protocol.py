@@ -59,12 +59,13 @@ def test_split_images_checks_lengths():
         protocol.split_images([{"width": 1}], b"x")
 
 
-def test_hello_version_check():
-    protocol.check_hello(protocol.hello("0.1.0", "tensorflow", "CPU", True))
-    with pytest.raises(ProtocolError, match=f"protocol version 99, this plug-in speaks {protocol.PROTOCOL_VERSION}"):
-        protocol.check_hello(dict(protocol.hello("9", "tensorflow", "CPU", True), protocol=99))
-    with pytest.raises(ProtocolError, match="expected a hello"):
-        protocol.check_hello({"type": "progress"})
+def test_a_hello_of_another_version_is_refused_before_its_fields_are_read():
+    hello = protocol.Hello("0.1.0", "tensorflow", "CPU", True)
+    assert protocol.decode(*round_trip(*hello.encode())) == hello
+    with pytest.raises(
+        protocol.VersionError, match=f"protocol version 99, this plug-in speaks {protocol.PROTOCOL_VERSION}"
+    ):
+        protocol.decode({"type": "hello", "protocol": 99})
 
 
 def test_client_messages_match_the_golden_transcript():
@@ -72,73 +73,101 @@ def test_client_messages_match_the_golden_transcript():
         assert record_golden.client_messages() == f.read()
 
 
-def test_worker_messages_in_the_golden_transcript_parse_with_their_payloads():
+def test_worker_messages_in_the_golden_transcript_decode_with_their_payloads():
     with open(os.path.join(GOLDEN, "worker_session.bin"), "rb") as f:
         stream = io.BytesIO(f.read())
     starting = []
     protocol.read_hello(stream, starting.append)
-    assert starting and {header["stage"] for header in starting} == {protocol.STARTING}
-    assert all(header["id"] is None and header["text"] for header in starting)
-    kinds = ["hello"]
-    while (message := protocol.read_message(stream)) is not None:
-        header, payload = message
-        kinds.append(header["type"])
-        if "image" in header:
-            assert len(payload) == protocol.image_size(header["image"])
+    assert starting and {stage.stage for stage in starting} == {protocol.STARTING}
+    assert all(stage.is_starting() and stage.text for stage in starting)
+    messages = []
+    while (message := protocol.receive(stream)) is not None:
+        messages.append(message)
+    kinds = ["hello"] + [message.TYPE for message in messages]
     assert kinds[:4] == ["hello", "stage", "stage", "stage"] and kinds[-2:] == ["result", "error"]
     assert {"progress", "preview"} <= set(kinds)
+    result, preview = messages[-2], next(m for m in messages if isinstance(m, protocol.Preview))
+    assert (result.image.width, result.image.height) == (96, 72) and len(result.image.data) == 96 * 72 * 4
+    assert max(preview.image.width, preview.image.height) == 16
 
 
 def test_read_hello_skips_the_start_up_stages_and_refuses_anything_else():
     stream = io.BytesIO()
-    for header in (
+    for message in (
         protocol.starting("loading"),
         protocol.starting("loading", 5.0),
-        protocol.hello("1", "jax", "CPU", True),
+        protocol.Hello("1", "jax", "CPU", True),
     ):
-        protocol.write_message(stream, header)
+        protocol.send(stream, message)
     stream.seek(0)
     heard = []
-    assert protocol.read_hello(stream, heard.append)["backend"] == "jax"
-    assert [header["seconds"] for header in heard] == [0.0, 5.0]
+    assert protocol.read_hello(stream, heard.append).backend == "jax"
+    assert [stage.seconds for stage in heard] == [0.0, 5.0]
     with pytest.raises(ProtocolError, match="ended before its hello"):
         protocol.read_hello(io.BytesIO(b""))
     with pytest.raises(ProtocolError, match="expected a hello"):
-        protocol.read_hello(io.BytesIO(b'{"type":"stage","id":"job-1"}\n'))
+        protocol.read_hello(io.BytesIO(b'{"type":"stage","id":"job-1","stage":"painting","text":"x"}\n'))
 
 
-def test_every_message_type_has_a_builder_that_names_it():
-    info = protocol.image_info(2, 1, 3)
-    picture = Pixels(2, 1, 3, bytes(6))
-    built = {
-        protocol.HELLO: protocol.hello("0.1.0", "tensorflow", "CPU", True),
-        protocol.JOB: protocol.Job("j", {}, picture, (picture,), preview=protocol.preview_request(256, 2.0)).encode()[
-            0
-        ],
-        protocol.STAGE: protocol.stage("j", protocol.TILES, "tile 2 of 9", tile=2, tiles=9),
-        protocol.PROGRESS: protocol.progress("j", 1, 10, 1, 2, {"total": 1.0}, 3.5),
-        protocol.PREVIEW: protocol.preview("j", info, 4, 1),
-        protocol.RESULT: protocol.result("j", info, {"total": 1.0}, 10),
-        protocol.CANCELLED: protocol.cancelled("j"),
-        protocol.ERROR: protocol.error(protocol.BAD_INPUT, "no"),
-        protocol.CANCEL: protocol.cancel("j"),
-        protocol.SHUTDOWN: protocol.shutdown(),
-    }
-    for kind, header in built.items():
-        assert round_trip(header)[0]["type"] == kind
-    assert built[protocol.JOB]["preview"] == {"long_side": 256, "every_seconds": 2.0}
-    assert "preview" not in protocol.Job("j", {}, picture, (picture,)).encode()[0]  # a job that does not ask gets none
-    assert built[protocol.STAGE]["tile"] == 2 and built[protocol.CANCELLED]["image"] is None
+PICTURE = Pixels(2, 1, 3, bytes(range(6)))
+EVERY_MESSAGE = [
+    protocol.Hello("0.1.0", "tensorflow", "CPU", True, "", {"size": 512}, {"draft": {"label": "Draft"}}),
+    protocol.Job("j", {}, PICTURE, (PICTURE,), preview=protocol.preview_request(256, 2.0)),
+    protocol.Stage("j", protocol.TILES, "tile 2 of 9", tile=2, tiles=9),
+    protocol.starting("loading the network", 3.0),
+    protocol.Progress("j", 1, 10, 1, 2, {"total": 1.0}, 3.5),
+    protocol.Preview("j", PICTURE, 4, 1),
+    protocol.Result("j", PICTURE, {"total": 1.0}, 10),
+    protocol.Cancelled("j"),
+    protocol.Cancelled("j", PICTURE, {"total": 2.0}, 3),
+    protocol.Error(protocol.BAD_INPUT, "no", "try another", "j"),
+    protocol.Estimate("e", 640, 480, [{"quality": "draft"}]),
+    protocol.Estimates("e", (protocol.Foretold(12.5, "15 s", True),)),
+    protocol.Cancel("j"),
+    protocol.Shutdown(),
+]
 
 
-def test_every_error_code_has_a_builder_and_an_artists_sentence():
+@pytest.mark.parametrize("message", EVERY_MESSAGE, ids=lambda m: m.TYPE)
+def test_every_message_decodes_as_it_was_encoded(message):
+    assert protocol.receive(io.BytesIO(_written(message))) == message
+
+
+def test_every_message_type_is_covered_and_decoded_by_its_name():
+    assert {message.TYPE for message in EVERY_MESSAGE} == set(protocol.MESSAGES)
+    assert "preview" not in protocol.Job("j", {}, PICTURE, (PICTURE,)).encode()[0]  # a job that does not ask gets none
+
+
+def test_a_message_ignores_fields_it_does_not_know_and_refuses_one_it_lacks():
+    header, _ = protocol.Progress("j", 1, 10, 1, 2, {}).encode()
+    assert protocol.decode(dict(header, spin=3)) == protocol.Progress("j", 1, 10, 1, 2, {})
+    del header["total"]
+    with pytest.raises(ProtocolError, match="a progress message needs 'total'"):
+        protocol.decode(header)
+    with pytest.raises(ProtocolError, match="unknown message type 'paint'"):
+        protocol.decode({"type": "paint"})
+    with pytest.raises(ProtocolError, match="the images need 6 bytes but the payload has 5"):
+        protocol.decode(protocol.Result("j", PICTURE, {}, 1).encode()[0], bytes(5))
+    with pytest.raises(ProtocolError, match="each estimate needs"):
+        protocol.decode({"type": "estimates", "id": "e", "estimates": [{"seconds": 1}]})
+
+
+def _written(message) -> bytes:
+    stream = io.BytesIO()
+    protocol.send(stream, message)
+    return stream.getvalue()
+
+
+def test_every_error_code_has_an_artists_sentence_and_no_other_code_is_sent():
     from gimp_plugin.neural_style import messages
 
     for code in protocol.ERROR_CODES:
-        assert protocol.error(code, "x")["code"] == code
+        assert protocol.Error(code, "x").code == code
         assert messages.explain(code, "the engine's words") != "the engine's words" or code == protocol.BAD_INPUT
     with pytest.raises(ValueError, match="unknown error code"):
-        protocol.error("made-up", "x")
+        protocol.Error("made-up", "x")
+    with pytest.raises(ProtocolError, match="does not add up"):
+        protocol.decode({"type": "error", "code": "made-up", "message": "x"})
 
 
 def test_a_job_with_a_mask_per_style_and_a_selection_decodes_as_it_was_encoded():

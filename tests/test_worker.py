@@ -56,17 +56,17 @@ def gone_within(process, seconds):
 
 
 def test_handshake(worker):
-    assert worker.hello["protocol"] == protocol.PROTOCOL_VERSION
-    assert worker.hello["backend"] == "tensorflow" and worker.hello["device"] == "CPU"
-    assert worker.hello["weights"] is True
-    assert worker.hello["presets"] == {name: preset.describe() for name, preset in presets.PRESETS.items()}
+    assert worker.hello.protocol == protocol.PROTOCOL_VERSION
+    assert worker.hello.backend == "tensorflow" and worker.hello.device == "CPU"
+    assert worker.hello.weights is True
+    assert worker.hello.presets == {name: preset.describe() for name, preset in presets.PRESETS.items()}
 
 
 def test_two_jobs_stream_progress_and_return_pixels_from_one_model_load(worker):
     for _ in range(2):
         reports = []
         result = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append)
-        assert [r["iteration"] for r in reports] == [1, 2, 3]
+        assert [r.iteration for r in reports] == [1, 2, 3]
         assert not result.cancelled
         assert (result.pixels.width, result.pixels.height, result.pixels.channels) == (64, 48, 4)
         assert len(result.pixels.data) == 64 * 48 * 4
@@ -95,15 +95,13 @@ def test_estimates_come_at_once_from_the_pace_this_computer_showed(tmp_path, mon
             client.estimate([dict(FAST, iterations=0)], 64, 48)
         with pytest.raises(WorkerError, match="an estimate needs a whole 'width' and 'height'"):
             client.estimate([FAST], "wide", 48)
-    assert [answer["measured"] for answer in guessed] == [False] * 3
-    assert [answer["measured"] for answer in measured] == [True] * 3
-    assert measured[0]["seconds"] < measured[1]["seconds"]  # ten times the iterations
+    assert [answer.measured for answer in guessed] == [False] * 3
+    assert [answer.measured for answer in measured] == [True] * 3
+    assert measured[0].seconds < measured[1].seconds  # ten times the iterations
     [(kind, [timing])] = json.loads((tmp_path / speed.FILE).read_text())["kinds"].items()
     timing = speed.SizeTiming(**timing)
-    assert measured[1]["seconds"] == pytest.approx(
-        30 * timing.seconds_per_iteration + timing.first_extra_seconds, abs=0.1
-    )
-    assert all(answer["duration"].endswith((" s", " min")) for answer in measured)
+    assert measured[1].seconds == pytest.approx(30 * timing.seconds_per_iteration + timing.first_extra_seconds, abs=0.1)
+    assert all(answer.duration.endswith((" s", " min")) for answer in measured)
 
 
 def test_a_mask_scales_the_alpha(worker):
@@ -271,12 +269,12 @@ def test_a_slow_start_is_waited_for_while_the_worker_says_what_it_loads():
     try:
         client.start(on_starting=heard.append)
         assert time.monotonic() - began > client.start_timeout  # longer than the silence allowed
-        assert client.hello["weights"] is True
+        assert client.hello.weights is True
     finally:
         client.close()
-    texts = [header["text"] for header in heard]
+    texts = [stage.text for stage in heard]
     assert texts[0] == "loading the engine's libraries" and texts[-1] == "loading the network"
-    repeats = [header["seconds"] for header in heard if header["text"] == texts[0]]
+    repeats = [stage.seconds for stage in heard if stage.text == texts[0]]
     assert len(repeats) >= 3 and repeats == sorted(repeats) and repeats[-1] >= 9
 
 
@@ -334,10 +332,8 @@ def test_on_windows_the_worker_opens_no_console_window():
 
 
 def test_a_worker_of_another_protocol_version_is_refused():
-    hello = protocol.hello("9.9", "tensorflow", "CPU", True)
-    hello["protocol"] = 99
     stream = io.BytesIO()
-    protocol.write_message(stream, hello)
+    protocol.send(stream, protocol.Hello("9.9", "tensorflow", "CPU", True, protocol=99))
     fake = [
         sys.executable,
         "-c",
@@ -351,7 +347,7 @@ def test_missing_weights_are_reported_in_hello_and_on_each_job(tmp_path, monkeyp
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv("NEURAL_STYLE_WEIGHTS", raising=False)
     with WorkerClient([sys.executable, "-m", "core.worker"]) as client:
-        assert client.hello["weights"] is False
+        assert client.hello.weights is False
         with pytest.raises(WorkerError, match="not installed") as error:
             client.run_job(FAST, CONTENT, [STYLE])
         assert error.value.code == protocol.WEIGHTS_MISSING and "installer" in error.value.user_text()
@@ -361,12 +357,12 @@ def test_live_worker_messages_have_the_golden_fields(worker):
     golden = io.BytesIO(Path(ROOT, "tests", "golden", "worker_session.bin").read_bytes())
     fields = {}
     while (message := protocol.read_message(golden)) is not None:
-        kind = "starting" if protocol.is_starting(message[0]) else message[0]["type"]
+        kind = "starting" if message[0]["type"] == "stage" and message[0]["id"] is None else message[0]["type"]
         fields.setdefault(kind, set(message[0]))
-    assert set(worker.hello) == fields["hello"]
+    assert set(worker.hello.encode()[0]) | {"payload_bytes"} == fields["hello"]
     reports = []
     result_losses = worker.run_job(FAST, CONTENT, [STYLE], on_progress=reports.append).losses
-    assert set(reports[0]) == fields["progress"]
+    assert set(reports[0].encode()[0]) | {"payload_bytes"} == fields["progress"]
     assert set(result_losses) == {"content", "style", "tv", "total"}
     stages, previews = [], []
     worker.run_job(
@@ -374,10 +370,11 @@ def test_live_worker_messages_have_the_golden_fields(worker):
         CONTENT,
         [STYLE],
         on_stage=stages.append,
-        on_preview=lambda header, _: previews.append(header),
+        on_preview=previews.append,
         preview=protocol.preview_request(32, 0.1),
     )
-    assert set(stages[0]) == fields["stage"] and set(previews[0]) == fields["preview"]
+    assert set(stages[0].encode()[0]) | {"payload_bytes"} == fields["stage"]
+    assert set(previews[0].encode()[0]) | {"payload_bytes"} == fields["preview"]
 
 
 def as_array(picture: Pixels):
@@ -391,18 +388,18 @@ def test_previews_come_only_when_asked_small_and_with_the_contents_channels(work
         params,
         CONTENT,
         [STYLE],
-        on_preview=lambda header, pixels: previews.append((header, pixels)),
+        on_preview=previews.append,
         preview=protocol.preview_request(32, 60.0),
     )
     # one as each level ends (the minute between timed ones never passes in this small job)
-    assert [header["level"] for header, _ in previews] == [1, 2]
-    for _, picture in previews:
+    assert [preview.level for preview in previews] == [1, 2]
+    for picture in (preview.image for preview in previews):
         assert (picture.width, picture.height, picture.channels) == (32, 24, CONTENT.channels)
         assert as_array(picture)[..., :3].std() > 10  # a picture in its colours, not a blank
-    assert previews[-1][0]["iteration"] == 5 and not result.cancelled
+    assert previews[-1].iteration == 5 and not result.cancelled
     # the last preview is the result, made small
     shrunk = images.resize(as_array(result.pixels)[..., :3], (24, 32))
-    assert np.abs(as_array(previews[-1][1])[..., :3] - shrunk).mean() < 1.5
+    assert np.abs(as_array(previews[-1].image)[..., :3] - shrunk).mean() < 1.5
     unasked = []
     worker.run_job(params, CONTENT, [STYLE], on_preview=lambda *message: unasked.append(message))
     assert unasked == []
@@ -434,17 +431,17 @@ def test_stages_name_each_size_before_its_targets_and_its_painting(worker):
         dict(FAST, pyramid_levels=2, size=96),
         CONTENT,
         [STYLE],
-        on_stage=lambda header: (stages.append(header), order.append("stage")),
+        on_stage=lambda stage: (stages.append(stage), order.append("stage")),
         on_progress=lambda _: order.append("progress"),
     )
-    assert [(s["stage"], s["level"]) for s in stages] == [
+    assert [(s.stage, s.level) for s in stages] == [
         (protocol.STARTING, 1),
         (protocol.TARGETS, 1),
         (protocol.PAINTING, 1),
         (protocol.TARGETS, 2),
         (protocol.PAINTING, 2),
     ]
-    assert stages[1]["text"] == "size 1 of 2 (48x36): the content and style targets"
+    assert stages[1].text == "size 1 of 2 (48x36): the content and style targets"
     assert order[:3] == ["stage"] * 3 and order[3] == "progress"
 
 
@@ -459,17 +456,18 @@ def test_a_tiled_job_says_which_tile_during_the_targets_and_the_evaluations(work
         params,
         content,
         [STYLE],
-        on_stage=lambda header: events.append(header),
-        on_progress=lambda header: events.append(header),
+        on_stage=events.append,
+        on_progress=events.append,
     )
-    tiles = [e for e in events if e["type"] == protocol.STAGE and e["stage"] == protocol.TILES]
-    parts = [t["text"].split(": ")[1].split(",")[0] for t in tiles]
+    stages = [e for e in events if isinstance(e, protocol.Stage)]
+    tiles = [s for s in stages if s.stage == protocol.TILES]
+    parts = [t.text.split(": ")[1].split(",")[0] for t in tiles]
     assert {"content targets", "style targets", "evaluation", "gradient"} <= set(parts)
-    assert all(t["tiles"] > 1 and 1 <= t["tile"] <= t["tiles"] for t in tiles)
-    first_progress = next((i for i, e in enumerate(events) if e["type"] == protocol.PROGRESS), len(events))
+    assert all(t.tiles > 1 and 1 <= t.tile <= t.tiles for t in tiles)
+    first_progress = next((i for i, e in enumerate(events) if isinstance(e, protocol.Progress)), len(events))
     assert parts.index("content targets") < parts.index("evaluation") < first_progress
-    painting = next(i for i, e in enumerate(events) if e.get("stage") == protocol.PAINTING)
-    assert any(e.get("stage") == protocol.TILES for e in events[painting:first_progress])
+    painting = next(i for i, e in enumerate(events) if getattr(e, "stage", None) == protocol.PAINTING)
+    assert any(getattr(e, "stage", None) == protocol.TILES for e in events[painting:first_progress])
 
 
 def test_a_quiet_stage_is_repeated_as_a_heartbeat():
@@ -491,27 +489,27 @@ def test_a_quiet_stage_is_repeated_as_a_heartbeat():
     read_end, write_end = os.pipe()
     stream_out = io.BytesIO()
     server = Server(os.fdopen(read_end, "rb"), stream_out, heartbeat_seconds=beat)
-    hello = protocol.hello("test", "tensorflow", "CPU", True)
+    hello = protocol.Hello("test", "tensorflow", "CPU", True)
     serving = threading.Thread(target=server.serve, args=(SlowStep(), "", hello), daemon=True)
     serving.start()
     with os.fdopen(write_end, "wb") as stream_in:
-        protocol.write_message(stream_in, *protocol.Job("j", FAST, CONTENT, (STYLE,)).encode())
+        protocol.send(stream_in, protocol.Job("j", FAST, CONTENT, (STYLE,)))
         for _ in range(300):
             if b'"type":"error"' in stream_out.getvalue():
                 break
             time.sleep(0.1)
-        protocol.write_message(stream_in, protocol.shutdown())
+        protocol.send(stream_in, protocol.Shutdown())
         serving.join(30)
     stream_out.seek(0)
     messages = []
-    while (message := protocol.read_message(stream_out)) is not None:
-        messages.append(message[0])
-    kinds = [m["type"] for m in messages]
+    while (message := protocol.receive(stream_out)) is not None:
+        messages.append(message)
+    kinds = [m.TYPE for m in messages]
     assert kinds[0] == "hello" and set(kinds[1:-1]) == {"stage"} and kinds[-1] == "error"
-    repeats = [m["seconds"] for m in messages[2:-1]]
-    assert all(m["text"] == "the targets" for m in messages[1:-1])
+    repeats = [m.seconds for m in messages[2:-1]]
+    assert all(m.text == "the targets" for m in messages[1:-1])
     assert len(repeats) >= 3 and repeats == sorted(repeats) and repeats[0] >= beat / 2 and repeats[-1] >= 3 * beat / 2
-    assert messages[-1]["code"] == protocol.OUT_OF_MEMORY
+    assert messages[-1].code == protocol.OUT_OF_MEMORY
 
 
 OUT_OF_MEMORY = """

@@ -73,7 +73,7 @@ def _longest_silence(weights, size, budget_gb, limit):
         "longest_silence_seconds": float(gaps.max()),
         "job_seconds": run.seconds,
         "cancelled_after_seconds": limit if run.cancelled else None,
-        "stages": sorted({header.get("stage") for _, header in run.messages if header.get("stage")}),
+        "stages": sorted({message.stage for _, message in run.messages if isinstance(message, protocol.Stage)}),
         "messages": len(run.messages),
     }
 
@@ -98,10 +98,10 @@ class _Run:
         self.messages, self.seconds, self.cancelled = messages, seconds, cancelled
 
     def first(self, kind):
-        return next(t for t, header in self.messages if header["type"] == kind)
+        return next(t for t, message in self.messages if kind == message.TYPE)
 
     def count(self, kind):
-        return sum(header["type"] == kind for _, header in self.messages)
+        return sum(kind == message.TYPE for _, message in self.messages)
 
 
 class _Worker:
@@ -124,23 +124,21 @@ class _Worker:
         self.jobs += 1
         job_id = f"bench-{self.jobs}"
         start = time.perf_counter()
-        protocol.write_message(
-            self.process.stdin, *protocol.Job(job_id, params, content, (style,), preview=preview).encode()
-        )
+        protocol.send(self.process.stdin, protocol.Job(job_id, params, content, (style,), preview=preview))
         messages, cancelled = [], False
         while True:
-            header, _ = protocol.read_message(self.process.stdout)
-            messages.append((time.perf_counter() - start, header))
-            if header["type"] == protocol.ERROR:
-                raise RuntimeError(header["message"])
-            if header["type"] in (protocol.RESULT, protocol.CANCELLED):
-                return _Run(messages, messages[-1][0], header["type"] == protocol.CANCELLED)
+            message = protocol.receive(self.process.stdout)
+            messages.append((time.perf_counter() - start, message))
+            if isinstance(message, protocol.Error):
+                raise RuntimeError(message.message)
+            if isinstance(message, (protocol.Result, protocol.Cancelled)):
+                return _Run(messages, messages[-1][0], isinstance(message, protocol.Cancelled))
             if cancel_after is not None and not cancelled and messages[-1][0] > cancel_after:
-                protocol.write_message(self.process.stdin, protocol.cancel(job_id))
+                protocol.send(self.process.stdin, protocol.Cancel(job_id))
                 cancelled = True
 
     def close(self):
-        protocol.write_message(self.process.stdin, protocol.shutdown())
+        protocol.send(self.process.stdin, protocol.Shutdown())
         self.process.stdin.close()
         self.process.wait(60)
 

@@ -28,7 +28,7 @@ def protocol_round_trip(side=(3000, 4000), repeats=5):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        protocol.write_message(child.stdin, *protocol.Job("bench", {}, pixels, ()).encode())
+        protocol.send(child.stdin, protocol.Job("bench", {}, pixels, ()))
         _, payload = protocol.read_message(child.stdout)
         times.append(time.perf_counter() - start)
         if len(payload) != len(pixels.data):

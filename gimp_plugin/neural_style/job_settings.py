@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from core.protocol import Hello
+
 # The dialog's Quality choices: the engine's presets by name (what each does, its rule, comes in
 # the worker's hello: core/presets.py), and Custom, exact iteration counts.
 QUALITY = {"draft": "Draft", "standard": "Standard", "fine": "Fine", "custom": "Custom: use Iterations below"}
@@ -67,11 +69,11 @@ def painted_size(settings: dict, area_long_side: int) -> int:
     return min(working, area_long_side) if working else area_long_side
 
 
-def engine_params(settings: dict, hello: dict, area_long_side: int) -> dict:
+def engine_params(settings: dict, hello: Hello, area_long_side: int) -> dict:
     """The engine's settings from the dialog's, scaling the engine's own defaults (``hello``'s):
     a quality preset the engine knows, or Custom's exact iterations."""
-    quality, defaults = settings["quality"], hello["defaults"]
-    if quality != CUSTOM and quality not in hello["presets"]:
+    quality, defaults = settings["quality"], hello.defaults
+    if quality != CUSTOM and quality not in hello.presets:
         raise UserError(
             f"The engine has no '{quality}' quality: update it with Filters > Artistic > Neural Style Engine..."
         )
@@ -99,9 +101,7 @@ def time_line(current: str, qualities: list, answers: list) -> str:
     per quality): "Standard: about 40 s on this computer (Draft 15 s, Fine 1 min 30 s)"."""
     times = dict(zip(qualities, answers))
     chosen = times[current]
-    where = "on this computer" if chosen["measured"] else "(a guess until a first painting here measures it)"
-    others = ", ".join(
-        f"{QUALITY[name]} {times[name]['duration']}" for name in qualities if name not in (current, CUSTOM)
-    )
+    where = "on this computer" if chosen.measured else "(a guess until a first painting here measures it)"
+    others = ", ".join(f"{QUALITY[name]} {times[name].duration}" for name in qualities if name not in (current, CUSTOM))
     label = "Custom" if current == CUSTOM else QUALITY[current]
-    return f"{label}: about {chosen['duration']} {where} ({others})"
+    return f"{label}: about {chosen.duration} {where} ({others})"

@@ -156,8 +156,8 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
 
     def work(watch):
         if client.hello is None:
-            client.start(on_starting=lambda header: watch.on_stage(0, header))
-        watch.started(f"{client.hello['device']}, {client.hello['backend']}")
+            client.start(on_starting=lambda stage: watch.on_stage(0, stage))
+        watch.started(f"{client.hello.device}, {client.hello.backend}")
         return painting.paint(client, plan, values, watch)
 
     try:

@@ -121,10 +121,10 @@ def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
                 params,
                 job.content,
                 plan.styles,
-                on_progress=lambda header, i=index: watch.on_progress(i, header),
+                on_progress=lambda message, i=index: watch.on_progress(i, message),
                 should_cancel=watch.stopping,
-                on_stage=lambda header, i=index: watch.on_stage(i, header),
-                on_preview=lambda header, pixels, i=index: watch.on_preview(i, header, pixels),
+                on_stage=lambda message, i=index: watch.on_stage(i, message),
+                on_preview=lambda message, i=index: watch.on_preview(i, message),
                 preview=watch.preview,
                 style_masks=job.style_masks,
             )

@@ -91,7 +91,7 @@ class PreviewPanel:
         if self.worker is None:
             settings = engine_setup.ready_settings(self.plugin_dir)
             worker = WorkerClient(worker_command(settings), settings.engine)
-            worker.start(on_starting=lambda header: self._later(self.times.set_text, sentence(header["text"])))
+            worker.start(on_starting=lambda stage: self._later(self.times.set_text, sentence(stage.text)))
             with self.state_lock:
                 if self.closed:
                     worker.close()
@@ -183,14 +183,14 @@ class PreviewPanel:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def on_stage(self, index, header):
-        self._later(self.label.set_text, sentence(header["text"]))
+    def on_stage(self, index, stage):
+        self._later(self.label.set_text, sentence(stage.text))
 
-    def on_progress(self, index, header):
-        self._later(self.label.set_text, f"Draft: iteration {header['iteration']} of {header['total']}")
+    def on_progress(self, index, progress):
+        self._later(self.label.set_text, f"Draft: iteration {progress.iteration} of {progress.total}")
 
-    def on_preview(self, index, header, pixels):
-        self._later(lambda: self.picture.set_from_pixbuf(pixbuf_of(pixels, PREVIEW_SIDE)))
+    def on_preview(self, index, preview):
+        self._later(lambda: self.picture.set_from_pixbuf(pixbuf_of(preview.image, PREVIEW_SIDE)))
 
     def _later(self, function, *args):
         """``function(*args)`` on the main thread, unless the dialog has closed by then."""

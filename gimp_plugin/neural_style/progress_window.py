@@ -81,30 +81,30 @@ class ProgressWindow:
     def started(self, device: str):
         on_main_thread(self.device.set_text)(f"Computes on: {device}")
 
-    def on_stage(self, index, header):
-        on_main_thread(self._show_stage)(index, header)
+    def on_stage(self, index, stage):
+        on_main_thread(self._show_stage)(index, stage)
 
-    def on_progress(self, index, header):
-        on_main_thread(self._show_progress)(index, header)
+    def on_progress(self, index, progress):
+        on_main_thread(self._show_progress)(index, progress)
 
-    def on_preview(self, index, header, pixels):
-        on_main_thread(self._show_preview)(index, header, pixels)
+    def on_preview(self, index, preview):
+        on_main_thread(self._show_preview)(index, preview)
 
     # On the main thread.
 
-    def _show_stage(self, index, header):
+    def _show_stage(self, index, stage):
         if not self._stop.is_set():
-            self.stage.set_text(sentence(header["text"]))
-        self.status.on_stage(index, header)
+            self.stage.set_text(sentence(stage.text))
+        self.status.on_stage(index, stage)
 
-    def _show_progress(self, index, header):
-        self.bar.set_fraction((index + header["iteration"] / max(1, header["total"])) / len(self.names))
-        self.bar.set_text(progress_text(self.names, index, header))
-        self.status.on_progress(index, header)
+    def _show_progress(self, index, progress):
+        self.bar.set_fraction((index + progress.iteration / max(1, progress.total)) / len(self.names))
+        self.bar.set_text(progress_text(self.names, index, progress))
+        self.status.on_progress(index, progress)
 
-    def _show_preview(self, index, header, pixels):
-        self.picture.set_from_pixbuf(pixbuf_of(pixels, PREVIEW_SIDE))
-        plugin_log.log.info("picture of '%s' shown at iteration %d", self.names[index], header["iteration"])
+    def _show_preview(self, index, preview):
+        self.picture.set_from_pixbuf(pixbuf_of(preview.image, PREVIEW_SIDE))
+        plugin_log.log.info("picture of '%s' shown at iteration %d", self.names[index], preview.iteration)
         self.layer.set_text(f"Painting '{self.names[index]}' ({index + 1}/{len(self.names)})")
         if not self._stop.is_set():
             self.dialog.set_response_sensitive(STOP, True)

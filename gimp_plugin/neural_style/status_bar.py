@@ -24,26 +24,26 @@ class StatusBar:
     def started(self, device: str):
         self.device = device
 
-    def on_stage(self, index, header):
-        Gimp.progress_set_text(f"Neural style: '{self.names[index]}': {header['text']} ({self.device})")
+    def on_stage(self, index, stage):
+        Gimp.progress_set_text(f"Neural style: '{self.names[index]}': {stage.text} ({self.device})")
 
-    def on_progress(self, index, header):
-        done = header["iteration"] / max(1, header["total"])
+    def on_progress(self, index, progress):
+        done = progress.iteration / max(1, progress.total)
         Gimp.progress_update((index + done) / len(self.names))
         now = time.monotonic()
         if now - self.last_text > 0.5:
             self.last_text = now
-            Gimp.progress_set_text(f"Neural style: {progress_text(self.names, index, header)} ({self.device})")
+            Gimp.progress_set_text(f"Neural style: {progress_text(self.names, index, progress)} ({self.device})")
 
-    def on_preview(self, index, header, pixels):
+    def on_preview(self, index, preview):
         pass
 
 
-def progress_text(names, index, header) -> str:
+def progress_text(names, index, progress) -> str:
     """ "'Background' (1/2), iteration 12/50, about 40 s left"."""
-    left = header.get("seconds_left")
+    left = progress.seconds_left
     eta = f", about {duration(left)} left" if left is not None else ""
-    return f"'{names[index]}' ({index + 1}/{len(names)}), iteration {header['iteration']}/{header['total']}{eta}"
+    return f"'{names[index]}' ({index + 1}/{len(names)}), iteration {progress.iteration}/{progress.total}{eta}"
 
 
 def duration(seconds) -> str:

@@ -106,9 +106,9 @@ class WorkerClient:
     def __exit__(self, *exc):
         self.close()
 
-    def start(self, on_starting=None) -> dict:
+    def start(self, on_starting=None) -> protocol.Hello:
         """Start the worker and wait for its hello; returns the hello. Until then the worker says
-        what it is loading at least every ``HEARTBEAT_SECONDS`` (``on_starting(header)`` hears
+        what it is loading at least every ``HEARTBEAT_SECONDS`` (``on_starting(Stage)`` hears
         it), so a slow cold start is waited for and only ``start_timeout`` seconds of silence end
         the wait."""
         forget_gimps_dll_folder()
@@ -133,18 +133,16 @@ class WorkerClient:
             message = self._next(self.start_timeout)
             if message is None:
                 raise self._timed_out("did not start", self.start_timeout)
-            header, _ = message
-            if not protocol.is_starting(header):
-                break
+            if isinstance(message, protocol.Hello):
+                self.hello = message
+                return message
+            if not (isinstance(message, protocol.Stage) and message.is_starting()):
+                self.close()
+                raise WorkerError(
+                    f"expected a hello from the engine, got {message.TYPE!r}", code=protocol.UNREADABLE
+                ) from None
             if on_starting is not None:
-                on_starting(header)
-        try:
-            protocol.check_hello(header)
-        except ProtocolError as error:
-            self.close()
-            raise WorkerError(str(error), code=protocol.VERSION, log_tail=self.log_tail()) from None
-        self.hello = header
-        return header
+                on_starting(message)
 
     def run_job(
         self,
@@ -159,19 +157,19 @@ class WorkerClient:
         preview: dict | None = None,
         style_masks: tuple = (),
     ) -> JobResult:
-        """Send one job and wait for its answer, passing ``progress`` and ``stage`` headers on to
-        ``on_progress`` and ``on_stage``, and, when ``preview`` (``protocol.preview_request``) asks
-        for them, previews to ``on_preview(header, Pixels)``; raises ``WorkerError``.
+        """Send one job and wait for its answer, passing its ``Progress`` and ``Stage`` messages on
+        to ``on_progress`` and ``on_stage``, and, when ``preview`` (``protocol.preview_request``)
+        asks for them, its ``Preview`` messages to ``on_preview``; raises ``WorkerError``.
         ``style_masks``: where each style paints (``protocol.Job``); ``mask``: the selection.
         ``should_cancel()`` true: the answer is the best picture so far, ``cancelled`` set."""
         job_id = f"job-{next(self._ids)}"
-        self._send(*protocol.Job(job_id, params, content, tuple(styles), tuple(style_masks), mask, preview).encode())
-        listeners = {protocol.PROGRESS: on_progress, protocol.STAGE: on_stage}
+        self._send(protocol.Job(job_id, params, content, tuple(styles), tuple(style_masks), mask, preview))
+        listeners = {protocol.Progress: on_progress, protocol.Stage: on_stage, protocol.Preview: on_preview}
         cancel_sent = False
         last_heard = time.monotonic()
         while True:
             if should_cancel is not None and not cancel_sent and should_cancel():
-                self._send(protocol.cancel(job_id))
+                self._send(protocol.Cancel(job_id))
                 cancel_sent = True
             message = self._next(CANCEL_POLL_SECONDS)
             if message is None:
@@ -179,38 +177,28 @@ class WorkerClient:
                     raise self._timed_out("stopped answering", self.silence_timeout)
                 continue
             last_heard = time.monotonic()
-            header, payload = message
-            if header.get("id") not in (job_id, None):
+            if getattr(message, "id", None) not in (job_id, None):
                 continue
-            kind = header["type"]
-            if listeners.get(kind) is not None:
-                listeners[kind](header)
-            elif kind == protocol.PREVIEW and on_preview is not None:
-                on_preview(header, _pixels(header, payload))
-            elif kind in (protocol.RESULT, protocol.CANCELLED):
-                return JobResult(_pixels(header, payload), header.get("losses", {}), kind == protocol.CANCELLED)
-            elif kind == protocol.ERROR:
-                raise WorkerError(
-                    header.get("message", "the engine reported an error"),
-                    header.get("hint", ""),
-                    header.get("code", ""),
-                    self.log_tail(),
-                )
+            if listeners.get(type(message)) is not None:
+                listeners[type(message)](message)
+            elif isinstance(message, (protocol.Result, protocol.Cancelled)):
+                return JobResult(message.image, message.losses, isinstance(message, protocol.Cancelled))
+            elif isinstance(message, protocol.Error):
+                raise WorkerError(message.message, message.hint, message.code, self.log_tail())
 
-    def estimate(self, params: list, width: int, height: int, timeout=30.0) -> list:
+    def estimate(self, params: list, width: int, height: int, timeout=30.0) -> tuple:
         """How long a job of each of ``params`` would take on a ``width`` x ``height`` picture,
-        at this computer's pace: ``[{"seconds", "measured"}]``; raises ``WorkerError``. Not while a
-        job runs on another thread (both would read the worker's answers)."""
+        at this computer's pace: one ``protocol.Foretold`` each; raises ``WorkerError``. Not
+        while a job runs on another thread (both would read the worker's answers)."""
         request_id = f"estimate-{next(self._ids)}"
-        self._send(protocol.estimate(request_id, width, height, params))
+        self._send(protocol.Estimate(request_id, width, height, params))
         deadline = time.monotonic() + timeout
         while (message := self._next(max(0.0, deadline - time.monotonic()))) is not None:
-            header = message[0]
-            if header.get("id") != request_id:
+            if getattr(message, "id", None) != request_id:
                 continue
-            if header["type"] == protocol.ERROR:
-                raise WorkerError(header.get("message", ""), header.get("hint", ""), header.get("code", ""))
-            return header["estimates"]
+            if isinstance(message, protocol.Error):
+                raise WorkerError(message.message, message.hint, message.code)
+            return message.estimates
         raise self._timed_out("did not answer", timeout)
 
     def close(self, timeout=5.0) -> None:
@@ -219,7 +207,7 @@ class WorkerClient:
         if process is None:
             return
         try:
-            protocol.write_message(process.stdin, protocol.shutdown())
+            protocol.send(process.stdin, protocol.Shutdown())
             process.stdin.close()
         except OSError:
             pass
@@ -232,9 +220,9 @@ class WorkerClient:
     def log_tail(self) -> str:
         return "".join(self._stderr_tail)
 
-    def _send(self, header, payload=b""):
+    def _send(self, message):
         try:
-            protocol.write_message(self._process.stdin, header, payload)
+            protocol.send(self._process.stdin, message)
         except (OSError, ValueError):
             raise self._died() from None
 
@@ -246,6 +234,9 @@ class WorkerClient:
             return None
         if item is _END:
             raise self._died()
+        if isinstance(item, protocol.VersionError):
+            self.close(timeout=0)
+            raise WorkerError(str(item), code=protocol.VERSION, log_tail=self.log_tail())
         if isinstance(item, ProtocolError):
             self.close(timeout=0)
             raise WorkerError(
@@ -279,9 +270,14 @@ class WorkerClient:
         )
 
     def _read_messages(self, stream):
+        """Typed messages onto the queue; a message of a type this client does not know is
+        passed over (a newer engine may say more)."""
         while True:
             try:
-                message = protocol.read_message(stream)
+                raw = protocol.read_message(stream)
+                if raw is not None and raw[0]["type"] not in protocol.MESSAGES:
+                    continue
+                message = None if raw is None else protocol.decode(*raw)
             except ProtocolError as error:
                 self._messages.put(error)
                 return
@@ -293,8 +289,3 @@ class WorkerClient:
     def _drain_stderr(self, stream):
         for line in iter(stream.readline, b""):
             self._stderr_tail.append(line.decode("utf-8", "replace"))
-
-
-def _pixels(header, payload) -> Pixels | None:
-    info = header.get("image")
-    return Pixels(info["width"], info["height"], info["channels"], payload) if info else None
