@@ -201,11 +201,13 @@ def test_a_16_bit_grey_picture_is_painted_not_whitened(real_weights, tmp_path, s
     assert content.read_bytes() == before
 
 
-def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path):
-    """During the first seconds Keras and TensorFlow are still being imported: no traceback."""
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(small_images, tmp_path, real_weights):
+    """During the first seconds Keras and TensorFlow are still being imported: no traceback. (The
+    weights are given: without them a machine offline fails its download before one second.)"""
     out = tmp_path / "out.png"
     process = subprocess.Popen(
-        [sys.executable, "-m", "core", small_images["content"], small_images["style"], "-o", str(out)],
+        [sys.executable, "-m", "core", small_images["content"], small_images["style"], "-o", str(out)]
+        + ["--weights", real_weights],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,6 +6,7 @@ image holds; the buttons are pressed with xdotool (their mnemonics) and the wind
 by screenshots. The real worker and the real weights paint small pictures quickly.
 """
 
+import json
 import re
 import subprocess
 import time
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import ROOT
 from tests.gimp_gui import GuiSession
 from tests.gimp_harness import decode_pixels
 from tests.screen_pictures import closest_match, edge_correlation, picture_at, picture_place, shrunk
@@ -188,3 +190,88 @@ def test_closing_the_dialog_after_a_preview_ends_the_worker(artist):
     report = session.done()
     assert report["status"] == CANCEL and report["after"] == report["before"]
     assert session.worker_starts() == 1 and session.workers_running() == []
+
+
+AGAIN_SCRIPT = """
+image = load({content!r})
+photo = image.get_layers()[0]
+for path, name in (({starry!r}, "Starry Night"), ({shipwreck!r}, "Shipwreck")):
+    style = Gimp.Layer.new_from_drawable(load(path).get_layers()[0], image)
+    style.set_name(name)
+    style.set_visible(False)
+    image.insert_layer(style, None, len(image.get_layers()))
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, {half}, {height})
+left = Gimp.Selection.save(image)
+left.set_name("Left half")
+Gimp.Selection.none(image)
+ok, error = run_neural_style(
+    image, [photo], image.get_layer_by_name("Starry Night"), style_layer_2=image.get_layer_by_name("Shipwreck"),
+    style_region_2=left, quality="custom", iterations=6, working_size=0, style_strength=2.0, keep_colors=True, seed=5,
+)
+painting = image.get_layers()[0]
+first = layer_pixels(painting)
+record = lambda layer: bytes(layer.get_parasite("neural-style-painting").get_data()).decode()
+procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+config.set_property("image", image)
+config.set_core_object_array("drawables", [painting])
+before = describe(image)
+report(stage="dialog", ok=ok, error=error)
+result = procedure.run(config)
+after = image.get_layers()
+report(stage="done", status=int(result.index(0)), before=before, after=describe(image), first=first,
+       second=layer_pixels(after[1]), records=[record(after[0]), record(after[1])])
+"""
+
+
+def test_the_settings_of_a_painting_paint_its_photo_again_with_both_styles_in_their_regions(
+    gimp, tmp_path, real_weights, shrunk_samples
+):
+    """A painting with two styles (the second in a saved selection) and settings far from the
+    defaults; the filter opened on it offers its settings: the button fills the dialog (the
+    second style row and its channel too), Preview paints with them, and OK paints the photo
+    (not the painting) again, as it was painted the first time."""
+    width, height = 160, 120
+    samples = shrunk_samples(width, height)
+    shipwreck = tmp_path / "shipwreck.png"
+    with Image.open(f"{ROOT}/samples/shipwreck.jpg") as picture:
+        picture.convert("RGB").resize((width, height)).save(shipwreck)
+    script = AGAIN_SCRIPT.format(
+        content=samples["tubingen"], starry=samples["starry_night"], shipwreck=str(shipwreck), half=width // 2,
+        height=height,
+    )  # fmt: skip
+    with GuiSession(gimp, install(gimp, tmp_path, real_weights), script) as gui:
+        opened = gui.wait_for_reports(1, timeout=300)[0]
+        assert opened["ok"], opened["error"]
+        session = Session(gui, tmp_path, "", lambda: 0, samples["tubingen"], samples["starry_night"])
+        dialog = gui.window("Neural Style Transfer")
+        session.wait_for_log("dialog: offers the settings of the painting of 'Background'", 1)
+        session.shot(dialog)
+        gui.key(dialog, "alt+g")  # Use the settin_gs of this painting
+        session.wait_for_log("dialog: Paints 'Background' again, with the settings of this painting", 1)
+        blank = session.shot(dialog)  # the dialog filled in: README's picture of it with regions
+        gui.key(dialog, "alt+p")
+        session.wait_for_log("draft preview shown", 1)
+        shown = session.shot(dialog)
+        size = (256, 192)  # the Preview's picture
+        preview = picture_at(shown, picture_place(blank, shown, size), size)
+        photo = shrunk(samples["tubingen"], size)
+        assert edge_correlation(preview, photo) > 0.4 and np.abs(preview - photo).mean() > 10  # painted
+        gui.key(dialog, "Return")
+        report = gui.wait_for_reports(2, timeout=300)[-1]
+    print(f"GIMP {report['gimp']}, Python {report['python']}")
+    assert report["status"] == SUCCESS, gui.log()[-3000:]
+    before, after = report["before"], report["after"]
+    assert len(after) == len(before) + 1 and after[0] == before[0]  # the first painting untouched...
+    assert after[2] == before[1] and after[2]["name"] == "Background"  # ...above the photo, and the photo
+    first, second = (json.loads(record) for record in report["records"])
+    assert second == first and first["source"]["layer"] == "Background"
+    assert [(style["layer"], style["region"]) for style in first["styles"]] == [
+        ("Starry Night", None),
+        ("Shipwreck", "Left half"),
+    ]
+    assert (first["settings"]["style-strength"], first["settings"]["keep-colors"]) == (2.0, True)
+    again = decode_pixels(report["second"], width, height)[..., :3].astype(int)
+    painted = decode_pixels(report["first"], width, height)[..., :3].astype(int)
+    assert np.abs(again - painted).max() <= 2  # the same painting: every setting and both regions came back

@@ -157,6 +157,7 @@ report(ok=ok, error=error, without=without, refusal=refusal, after=describe(imag
     blueness = (painted[..., 2] - painted[..., 0]).mean(axis=0)
     assert blueness[:24].mean() > blueness[-24:].mean() + 10  # the blue texture's half is the bluer
     record = json.loads(report["record"])  # the new layer remembers how it was painted
+    assert record["source"]["layer"] == "Background"  # the layer painted, to paint again
     assert record["format"] == 1 and [(s["layer"], s["region"]) for s in record["styles"]] == [
         ("Starry Night", None),
         ("Blue", "Left half"),

@@ -1,6 +1,7 @@
 """Styles placed by masks: the regions made of them, and a real painting whose regions take their
 own style."""
 
+import json
 import os
 
 import numpy as np
@@ -121,3 +122,17 @@ def test_the_dialogs_extra_style_rows_paint_only_with_a_layer_and_need_a_region(
         "style-layer-3",
         "style-layer-4",
     ]
+
+
+def test_a_paintings_record_reads_back_and_a_foreign_one_is_passed_over():
+    from gimp_plugin.neural_style import job_settings
+
+    settings = dict.fromkeys(job_settings.SETTINGS, 1) | {"quality": "fine"}
+    styles = [{"layer": "Starry Night", "tattoo": 4, "file": None, "region": None, "region_tattoo": None}]
+    record = job_settings.Record(settings, styles, {"layer": "Photo", "tattoo": 2})
+    kept = job_settings.painting_record(record)
+    assert job_settings.read_record(kept) == record
+    newer = json.loads(kept) | {"settings": settings | {"brush": "round"}}  # a setting this dialog lacks
+    assert job_settings.read_record(json.dumps(newer).encode()).settings == settings
+    for foreign in (b"not json", b"[]", json.dumps(json.loads(kept) | {"format": 2}).encode(), b'{"format": 1}'):
+        assert job_settings.read_record(foreign) is None

@@ -88,6 +88,12 @@ def keep_record(layer, name: str, data: bytes) -> None:
     layer.attach_parasite(Gimp.Parasite.new(name, Gimp.PARASITE_PERSISTENT, list(data)))
 
 
+def kept_record(layer, name: str) -> bytes | None:
+    """The data of ``layer``'s parasite ``name``, or None when it has none."""
+    parasite = layer.get_parasite(name)
+    return bytes(parasite.get_data()) if parasite is not None else None
+
+
 def _carry_mask(layer, source_mask, area) -> None:
     """Give the new layer what the source's mask hides, over ``area``: the source's mask itself, or
     its product with the selection's mask the new layer already has."""

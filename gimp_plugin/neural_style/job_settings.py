@@ -4,6 +4,7 @@ engine's parameters. No ``gi`` here: tested without GIMP."""
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from core.protocol import Hello
 
@@ -38,13 +39,38 @@ def style_region_setting(row: int) -> str:
 
 
 PARASITE = "neural-style-painting"  # on each new layer: what it was painted with (``painting_record``)
+RECORD_FORMAT = 1
 
 
-def painting_record(settings: dict, styles: list) -> bytes:
-    """What a painting was made with, kept on its layer: every setting of the dialog, and per
-    style its layer's name, its image's file name (or None) and its region's name (None: the
-    rest), as JSON."""
-    return json.dumps({"format": 1, "settings": settings, "styles": styles}, sort_keys=True).encode()
+class Record(NamedTuple):
+    """How a painting was made: ``settings`` (the dialog's, by name), ``styles`` (per style: its
+    layer's ``layer`` name and ``tattoo`` (None when in another image), its image's ``file`` name
+    (or None), its region's ``region`` name and ``region_tattoo`` (None: the rest)) and
+    ``source``, the layer painted (``layer`` name and ``tattoo``)."""
+
+    settings: dict
+    styles: list
+    source: dict
+
+
+def painting_record(record: Record) -> bytes:
+    """A record as the new layer keeps it: JSON."""
+    return json.dumps({"format": RECORD_FORMAT, **record._asdict()}, sort_keys=True).encode()
+
+
+def read_record(data: bytes) -> Record | None:
+    """The record a layer keeps, or None for one this plug-in cannot read (damaged, or of another
+    format); only the settings the dialog has are taken."""
+    try:
+        kept = json.loads(bytes(data).decode("utf-8"))
+        if kept.get("format") != RECORD_FORMAT:
+            return None
+        settings = {name: value for name, value in kept["settings"].items() if name in SETTINGS}
+        styles = [dict(style) for style in kept["styles"]]
+        source = dict(kept["source"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Record(settings, styles, source) if styles and "layer" in source else None
 
 
 class UserError(Exception):

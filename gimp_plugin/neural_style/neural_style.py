@@ -18,7 +18,7 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
-from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
+from gi.repository import Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 if PLUGIN_DIR not in sys.path:
@@ -29,13 +29,14 @@ import gimp_io  # noqa: E402
 import job_settings  # noqa: E402
 import messages  # noqa: E402
 import painting  # noqa: E402
+import painting_again  # noqa: E402
 import plugin_log  # noqa: E402
 from install_window import InstallWindow  # noqa: E402
 from painting import UserError  # noqa: E402
 from preview_panel import PreviewPanel  # noqa: E402
 from progress_window import ProgressWindow  # noqa: E402
 from status_bar import StatusBar  # noqa: E402
-from style_choice import show_style_choice  # noqa: E402
+from style_choice import show_choice  # noqa: E402
 from worker_client import WorkerClient, WorkerError  # noqa: E402
 
 from installer.matrix import Unsupported  # noqa: E402
@@ -120,17 +121,23 @@ def add_arguments(procedure):
     procedure.add_int_argument("seed", "S_eed", "Random seed, for repeatable results", 0, 2**31 - 1, 0, RW)
 
 
-def fill_dialog(dialog, config, device, image):
-    """Every setting, as ``fill(None)`` lays them out, with the chosen style layer named beside its
-    chooser and the rows of more styles in an expander below it (open when one is in use), then
-    what the engine computes on (found by the installer's self-check; the live worker says it
-    again in the progress text)."""
+def fill_dialog(dialog, config, device, image) -> Gtk.Box:
+    """Every setting, in a column as ``fill(None)`` lays them out, with what each style chooser
+    holds named beside it and the rows of more styles (a style layer and its region side by side)
+    in an expander below the first (open when one is in use), then what the engine computes on
+    (found by the installer's self-check; the live worker says it again in the progress text).
+    Returns the box beside the column, for the Preview: beside, not below, so that the dialog
+    fits a laptop's screen."""
     names = [spec.name for spec in config.list_properties() if spec.owner_type != Gimp.ProcedureConfig.__gtype__]
     rows = job_settings.EXTRA_STYLE_ROWS
-    extra = [
-        name for row in rows for name in (job_settings.style_layer_setting(row), job_settings.style_region_setting(row))
-    ]
-    dialog.fill_box("more-styles-box", extra)
+    extra = []
+    for row in rows:
+        pair = [job_settings.style_layer_setting(row), job_settings.style_region_setting(row)]
+        pair_box = dialog.fill_box(f"style-row-{row}", pair)
+        pair_box.set_orientation(Gtk.Orientation.HORIZONTAL)
+        pair_box.set_spacing(12)
+        extra += pair
+    dialog.fill_box("more-styles-box", [f"style-row-{row}" for row in rows])
     dialog.get_label("more-styles-title", "More styles, each painting a region", False, False)
     expander = dialog.fill_expander("more-styles", "more-styles-title", False, "more-styles-box")
     expander.set_expanded(any(config.get_property(job_settings.style_layer_setting(row)) for row in rows))
@@ -139,9 +146,22 @@ def fill_dialog(dialog, config, device, image):
     if device:
         dialog.get_label("engine-device", f"Computes on: {device}", False, False)
         names.append("engine-device")
-    dialog.fill(names)
-    style_label = show_style_choice(dialog, config, image)
+    column = dialog.fill_box("settings-column", names)
+    dialog.fill(["settings-column"])
+    area = dialog.get_content_area()
+    area.remove(column)
+    side_by_side, beside = Gtk.Box(spacing=12), Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
+    side_by_side.pack_start(column, True, True, 0)
+    side_by_side.pack_start(beside, False, False, 0)
+    area.pack_start(side_by_side, True, True, 0)
+    area.reorder_child(side_by_side, 0)
+    side_by_side.show_all()
+    style_label = show_choice(dialog, config, image, "style-layer", "No style layer chosen yet")
+    for row in rows:
+        show_choice(dialog, config, image, job_settings.style_layer_setting(row), "none", 14)
+        show_choice(dialog, config, image, job_settings.style_region_setting(row), "none", 14)
     plugin_log.log.info("dialog: style layer shown as %r", style_label.get_text())
+    return beside
 
 
 def stylise(image, drawables, config, settings, interactive, worker=None) -> bool:
@@ -261,6 +281,7 @@ class NeuralStyle(Gimp.PlugIn):
     def run(self, procedure, run_mode, image, drawables, config, data):
         interactive = run_mode == Gimp.RunMode.INTERACTIVE
         worker = None
+        drawables = list(drawables)  # the dialog may swap a painting for the layer it was painted from
         if interactive:
             GimpUi.init(PROCEDURE)
             state = engine_setup.engine_state(PLUGIN_DIR)
@@ -269,8 +290,14 @@ class NeuralStyle(Gimp.PlugIn):
                 return _cancelled(procedure)
             plugin_log.start(engine.logs)  # from the dialog on: the Preview's pictures and failures too
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
-            fill_dialog(dialog, config, engine.device, image)
-            panel = PreviewPanel(dialog, image, list(drawables), config, PLUGIN_DIR)
+            beside = fill_dialog(dialog, config, engine.device, image)
+            panel = PreviewPanel(beside, image, drawables, config, PLUGIN_DIR)
+
+            def paint_instead(source):
+                drawables[:] = [source]
+                panel.use_layers(drawables)
+
+            painting_again.offer(dialog, image, drawables, config, paint_instead)
             accepted = dialog.run()
             worker = panel.finish(keep_worker=accepted)
             dialog.destroy()
@@ -283,7 +310,7 @@ class NeuralStyle(Gimp.PlugIn):
             plugin_log.log.info(
                 "run: GIMP %s, Python %s, %d layer(s)", Gimp.version(), sys.version.split()[0], len(drawables)
             )
-            if not stylise(image, list(drawables), config, settings, interactive, worker):
+            if not stylise(image, drawables, config, settings, interactive, worker):
                 plugin_log.log.info("cancelled")
                 return _cancelled(procedure)
         except (UserError, SettingsError, gimp_io.LayerError) as error:

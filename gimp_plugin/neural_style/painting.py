@@ -15,6 +15,7 @@ from job_settings import (
     EXTRA_STYLE_ROWS,
     PARASITE,
     SETTINGS,
+    Record,
     UserError,
     engine_params,
     painted_size,
@@ -40,7 +41,7 @@ class Plan(NamedTuple):
     styles: list  # Pixels of each style layer, the first one first
     masked: bool  # a selection: each new layer gets it as its mask
     style_name: str
-    record: bytes  # what the new layers keep of how they were painted (job_settings.painting_record)
+    record: Record  # how the new layers were painted, each with its own ``source``
 
 
 def settings_of(config) -> dict:
@@ -73,14 +74,21 @@ def prepare(image, drawables, config) -> Plan:
         Job(layer, area, gimp_io.read_pixels(layer, area), _regions(rows, layer, area))
         for layer, area in zip(drawables, areas)
     ]
-    record = painting_record(
-        settings_of(config),
-        [
-            {"layer": layer.get_name(), "file": _file_name(layer), "region": region.get_name() if region else None}
-            for _, layer, region in rows
-        ],
-    )
+    record = Record(settings_of(config), [_style_record(layer, region, image) for _, layer, region in rows], {})
     return Plan(jobs, styles, masked, " and ".join(style_name(layer, image) for _, layer, _ in rows), record)
+
+
+def _style_record(layer, region, image) -> dict:
+    """A style's entry in the record (``job_settings.Record``): tattoos find a layer or channel of
+    this image again, even renamed and after the XCF is saved and opened."""
+    here = layer.get_image().get_id() == image.get_id()
+    return {
+        "layer": layer.get_name(),
+        "tattoo": layer.get_tattoo() if here else None,
+        "file": _file_name(layer),
+        "region": region.get_name() if region else None,
+        "region_tattoo": region.get_tattoo() if region else None,
+    }
 
 
 def _style_pixels(style_layer) -> Pixels:
@@ -146,7 +154,8 @@ def insert(image, plan: Plan, painted: list) -> list:
         for job, pixels in painted:
             name = f"{job.layer.get_name()} in the style{'s' * (len(plan.styles) > 1)} of {plan.style_name}"
             layer = gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked)
-            gimp_io.keep_record(layer, PARASITE, plan.record)
+            source = {"layer": job.layer.get_name(), "tattoo": job.layer.get_tattoo()}
+            gimp_io.keep_record(layer, PARASITE, painting_record(plan.record._replace(source=source)))
             inserted.append(layer)
     except Exception:
         for layer in inserted:

@@ -32,7 +32,8 @@ PREVIEW_SECONDS = 1.0
 
 
 class PreviewPanel:
-    def __init__(self, dialog, image, drawables, config, plugin_dir):
+    def __init__(self, place, image, drawables, config, plugin_dir):
+        """``place``: the box of the dialog the panel goes in."""
         self.image, self.drawables, self.config, self.plugin_dir = image, drawables[:1], config, plugin_dir
         self.preview = protocol.preview_request(PREVIEW_SIDE, PREVIEW_SECONDS)
         self.worker = None
@@ -58,11 +59,16 @@ class PreviewPanel:
         frame, self.picture = picture_frame(PREVIEW_SIDE)
         box.pack_start(row, False, False, 0)
         box.pack_start(frame, False, False, 0)
-        dialog.get_content_area().pack_start(box, False, False, 0)
+        place.pack_start(box, False, False, 0)
         box.show_all()
         for name in ("quality", "iterations", "working-size"):
             config.connect(f"notify::{name}", lambda *_: self._ask_times())
         self.starting = in_background(self._start, self._started)
+
+    def use_layers(self, drawables):
+        """Preview, and time, these layers from now on (the dialog chose others to paint)."""
+        self.drawables = drawables[:1]
+        self._ask_times()
 
     def finish(self, keep_worker: bool):
         """After the dialog: end a Preview still painting; the worker for the real job (once it
