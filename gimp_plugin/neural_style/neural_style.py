@@ -27,12 +27,13 @@ if PLUGIN_DIR not in sys.path:
 import engine_setup  # noqa: E402
 import gimp_io  # noqa: E402
 import job_settings  # noqa: E402
+import jobs  # noqa: E402
 import messages  # noqa: E402
 import painting  # noqa: E402
 import painting_again  # noqa: E402
 import plugin_log  # noqa: E402
 from install_window import InstallWindow  # noqa: E402
-from painting import UserError  # noqa: E402
+from job_settings import UserError  # noqa: E402
 from preview_panel import PreviewPanel  # noqa: E402
 from progress_window import ProgressWindow  # noqa: E402
 from status_bar import StatusBar  # noqa: E402
@@ -170,7 +171,7 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
     started, to reuse."""
     plan = painting.prepare(image, drawables, config)
     values = painting.settings_of(config)
-    names = [job.layer.get_name() for job in plan.jobs]
+    names = [job.name for job in plan.jobs]
     client = worker or WorkerClient(worker_command(settings), settings.engine)
     Gimp.progress_init("Neural style transfer: starting the engine")
 
@@ -178,7 +179,7 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
         if client.hello is None:
             client.start(on_starting=lambda stage: watch.on_stage(0, stage))
         watch.started(f"{client.hello.device}, {client.hello.backend}")
-        return painting.paint(client, plan, values, watch)
+        return jobs.paint(client, plan, values, watch)
 
     try:
         if interactive:

@@ -1,15 +1,12 @@
-"""From layers to new layers: what is refused before the engine starts, the jobs the worker
-paints, and the new layers, inserted in one undo step only once every layer is done, so a failure
-or a cancel leaves the image as it was. GIMP is called on the main thread only: ``prepare`` and
-``insert`` there; ``paint`` may run on another thread, reporting through a ``watch``.
+"""From GIMP's layers to the jobs (``jobs``) and back: ``prepare`` reads the layers, the styles and
+their regions and refuses what cannot be painted before the engine starts; ``insert`` adds the new
+layers in one undo step only once every layer is done, so a failure or a cancel leaves the image
+as it was. Both run on GIMP's main thread; ``jobs.paint`` may run on another.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import gimp_io
-import messages
 from gi.repository import Gimp
 from job_settings import (
     EXTRA_STYLE_ROWS,
@@ -17,31 +14,14 @@ from job_settings import (
     SETTINGS,
     Record,
     UserError,
-    engine_params,
-    painted_size,
     painting_record,
     placed_styles,
     style_layer_setting,
     style_region_setting,
 )
-from worker_client import WorkerError
+from jobs import Job, Plan, check_region, check_sizes, new_layer_name
 
 from core.protocol import Pixels
-
-
-class Job(NamedTuple):
-    layer: object  # the Gimp.Layer painted
-    area: tuple  # (x, y, width, height) on it: the layer, or the selection's bounds
-    content: Pixels
-    style_masks: tuple  # per style, where it paints over the area (None: the rest); () for one style
-
-
-class Plan(NamedTuple):
-    jobs: list
-    styles: list  # Pixels of each style layer, the first one first
-    masked: bool  # a selection: each new layer gets it as its mask
-    style_name: str
-    record: Record  # how the new layers were painted, each with its own ``source``
 
 
 def settings_of(config) -> dict:
@@ -69,9 +49,14 @@ def prepare(image, drawables, config) -> Plan:
     styles = [_style_pixels(layer) for _, layer, _ in rows]
     masked = not Gimp.Selection.is_empty(image)
     areas = [gimp_io.source_area(image, layer) for layer in drawables]
-    _check_sizes(settings_of(config), drawables, areas, masked, [layer for _, layer, _ in rows], styles)
+    check_sizes(
+        settings_of(config),
+        [(layer.get_name(), area) for layer, area in zip(drawables, areas)],
+        masked,
+        [(layer.get_name(), style) for (_, layer, _), style in zip(rows, styles)],
+    )
     jobs = [
-        Job(layer, area, gimp_io.read_pixels(layer, area), _regions(rows, layer, area))
+        Job(layer, layer.get_name(), area, gimp_io.read_pixels(layer, area), _regions(rows, layer, area))
         for layer, area in zip(drawables, areas)
     ]
     record = Record(settings_of(config), [_style_record(layer, region, image) for _, layer, region in rows], {})
@@ -100,50 +85,13 @@ def _style_pixels(style_layer) -> Pixels:
 
 def _regions(rows, layer, area) -> tuple:
     """Where each style paints over ``area`` of ``layer`` (None for the first: the rest), or ()
-    when there is one style; refuses a region that is black all over the area."""
+    when there is one style."""
     if len(rows) == 1:
         return ()
-    masks = [None]
-    for row, _, region in rows[1:]:
-        mask = gimp_io.read_region(region, layer, area)
-        if not mask.data.strip(b"\x00"):
-            raise UserError(
-                f"'{region.get_name()}' is empty over layer '{layer.get_name()}': style layer {row} would "
-                "paint nowhere there"
-            )
-        masks.append(mask)
-    return tuple(masks)
-
-
-def paint(worker, plan: Plan, settings: dict, watch) -> tuple:
-    """Each job on ``worker``; returns ([(job, pixels)], stopped). ``watch`` hears stages,
-    progress and previews by job index, and says when to stop (``watch.stopping()``): the layer
-    being painted then keeps its best picture so far and the rest are not started."""
-    painted = []
-    for index, job in enumerate(plan.jobs):
-        if watch.stopping():
-            return painted, True
-        params = engine_params(settings, worker.hello, max(job.area[2:]))
-        try:
-            result = worker.run_job(
-                params,
-                job.content,
-                plan.styles,
-                on_progress=lambda message, i=index: watch.on_progress(i, message),
-                should_cancel=watch.stopping,
-                on_stage=lambda message, i=index: watch.on_stage(i, message),
-                on_preview=lambda message, i=index: watch.on_preview(i, message),
-                preview=watch.preview,
-                style_masks=job.style_masks,
-            )
-        except WorkerError as error:
-            error.message = messages.explain(error.code, error.message, job.layer.get_name())
-            raise
-        if result.pixels is not None:
-            painted.append((job, result.pixels))
-        if result.cancelled:
-            return painted, True
-    return painted, False
+    return (None,) + tuple(
+        check_region(gimp_io.read_region(region, layer, area), row, region.get_name(), layer.get_name())
+        for row, _, region in rows[1:]
+    )
 
 
 def insert(image, plan: Plan, painted: list) -> list:
@@ -152,9 +100,8 @@ def insert(image, plan: Plan, painted: list) -> list:
     image.undo_group_start()
     try:
         for job, pixels in painted:
-            name = f"{job.layer.get_name()} in the style{'s' * (len(plan.styles) > 1)} of {plan.style_name}"
-            layer = gimp_io.insert_result(image, job.layer, job.area, pixels, name, plan.masked)
-            source = {"layer": job.layer.get_name(), "tattoo": job.layer.get_tattoo()}
+            layer = gimp_io.insert_result(image, job.layer, job.area, pixels, new_layer_name(plan, job), plan.masked)
+            source = {"layer": job.name, "tattoo": job.layer.get_tattoo()}
             gimp_io.keep_record(layer, PARASITE, painting_record(plan.record._replace(source=source)))
             inserted.append(layer)
     except Exception:
@@ -165,22 +112,6 @@ def insert(image, plan: Plan, painted: list) -> list:
         image.undo_group_end()
     Gimp.displays_flush()
     return inserted
-
-
-def _check_sizes(settings, drawables, areas, masked, style_layers, styles):
-    """Refuse, before the engine starts, what it could not paint: too small a layer, selection
-    or style layer, or a working size that would leave a side too short."""
-    for layer, (_, _, width, height) in zip(drawables, areas):
-        what = f"The selection on layer '{layer.get_name()}'" if masked else f"Layer '{layer.get_name()}'"
-        problem = messages.too_small(what, width, height) or messages.too_small_at(
-            layer.get_name(), width, height, painted_size(settings, max(width, height))
-        )
-        if problem:
-            raise UserError(problem)
-    for style_layer, style in zip(style_layers, styles):
-        problem = messages.too_small(f"The style layer '{style_layer.get_name()}'", style.width, style.height)
-        if problem:
-            raise UserError(problem)
 
 
 def style_name(style_layer, image):

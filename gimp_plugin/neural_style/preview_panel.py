@@ -17,6 +17,7 @@ import time
 import engine_setup
 import gimp_io
 import job_settings
+import jobs
 import messages
 import painting
 import plugin_log
@@ -148,7 +149,7 @@ class PreviewPanel:
         try:
             engine_setup.ready_settings(self.plugin_dir)  # said at once when the engine is gone
             plan = painting.prepare(self.image, self.drawables, self.config)
-        except (painting.UserError, gimp_io.LayerError, SettingsError) as error:
+        except (job_settings.UserError, gimp_io.LayerError, SettingsError) as error:
             self.label.set_text(str(error))
             return
         values = painting.settings_of(self.config)
@@ -162,7 +163,7 @@ class PreviewPanel:
         def work():
             with self.worker_lock:
                 worker = self._started_worker()
-                return painting.paint(worker, plan, values, self) if worker is not None else ([], True)
+                return jobs.paint(worker, plan, values, self) if worker is not None else ([], True)
 
         def finished(outcome, error):
             self.thread = None
@@ -184,7 +185,7 @@ class PreviewPanel:
 
         self.thread = in_background(work, finished)
 
-    # The watch of ``painting.paint``: called on the painting thread.
+    # The watch of ``jobs.paint``: called on the painting thread.
 
     def stopping(self) -> bool:
         return self._stop.is_set()
@@ -207,6 +208,6 @@ def _problem(error) -> str:
     """What went wrong, in one line for the dialog."""
     if isinstance(error, WorkerError):
         return messages.explain(error.code, error.user_text())
-    if isinstance(error, (painting.UserError, SettingsError)):
+    if isinstance(error, (job_settings.UserError, SettingsError)):
         return str(error)
     return f"The engine failed ({type(error).__name__}: {error})"

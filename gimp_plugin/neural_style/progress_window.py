@@ -1,7 +1,7 @@
 """The run in interactive mode: a window showing the painting as it grows, what the engine is
 doing, the iteration and the time left, with Stop and keep and Cancel.
 
-The painting runs on a thread (``painting.paint`` with this window as its ``watch``); every GTK
+The painting runs on a thread (``jobs.paint`` with this window as its ``watch``); every GTK
 and GIMP call is made on the main thread, which loops on the window's ``run``. GIMP's own
 progress bar keeps moving too (``status_bar.StatusBar``).
 """

@@ -1,6 +1,6 @@
 """GIMP's own progress bar during a run: how far, how long, and what the engine runs on.
 
-A ``watch`` for ``painting.paint`` in scripted runs (no previews, no stopping), and the part of
+A ``watch`` for ``jobs.paint`` in scripted runs (no previews, no stopping), and the part of
 the progress window that keeps GIMP's bar moving. Call it on the main thread only.
 """
 
