@@ -30,7 +30,8 @@ then what the job expects, growing or shrinking as the presets' stop rule sees t
 It also added ``estimate``: how long jobs of these params would take on a picture of this size, at
 the pace this computer has shown (``core.speed``), answered at once with ``estimates``, even
 during a job. Version 5 gave each style of a job its own optional mask, where it paints
-(``core.regions``): the job is a ``Job``, encoded and decoded here and nowhere else.
+(``core.regions``), and made every message a dataclass; a message sends all its fields, null
+where one has no value (a stage outside tiles: ``"tile": null``).
 """
 
 from __future__ import annotations

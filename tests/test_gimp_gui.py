@@ -127,7 +127,7 @@ def test_preview_then_ok_then_stop_and_keep(artist):
     # which layer of which image is the style: its name and its thumbnail beside the chooser
     style_file = session.gui.wait_for_reports(1)[0]["style_file"]
     named = "Background" + (f" ({style_file})" if style_file else "")  # 3.0 gives batch-loaded images no file
-    assert f"dialog: style layer shown as {named!r}" in (session.folder / "logs" / "plugin.log").read_text()
+    assert f"dialog: style-layer shows {named!r}" in (session.folder / "logs" / "plugin.log").read_text()
     assert closest_match(blank, shrunk(session.style, (40, 30))) < 20  # the thumbnail is there
     # the worker, started with the dialog, says how long each quality takes at the working size
     session.wait_for_log("dialog: Standard: about ", 1, timeout=120)
@@ -192,86 +192,119 @@ def test_closing_the_dialog_after_a_preview_ends_the_worker(artist):
     assert session.worker_starts() == 1 and session.workers_running() == []
 
 
-AGAIN_SCRIPT = """
+REGIONS_SCRIPT = """
 image = load({content!r})
 photo = image.get_layers()[0]
 for path, name in (({starry!r}, "Starry Night"), ({shipwreck!r}, "Shipwreck")):
-    style = Gimp.Layer.new_from_drawable(load(path).get_layers()[0], image)
+    other = load(path)
+    style = Gimp.Layer.new_from_drawable(other.get_layers()[0], image)
+    other.delete()  # one image open: the choosers list its layers
     style.set_name(name)
     style.set_visible(False)
     image.insert_layer(style, None, len(image.get_layers()))
 image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, {half}, {height})
-left = Gimp.Selection.save(image)
-left.set_name("Left half")
+Gimp.Selection.save(image).set_name("Left half")
 Gimp.Selection.none(image)
-ok, error = run_neural_style(
-    image, [photo], image.get_layer_by_name("Starry Night"), style_layer_2=image.get_layer_by_name("Shipwreck"),
-    style_region_2=left, quality="custom", iterations=6, working_size=0, style_strength=2.0, keep_colors=True, seed=5,
-)
-painting = image.get_layers()[0]
-first = layer_pixels(painting)
-record = lambda layer: bytes(layer.get_parasite("neural-style-painting").get_data()).decode()
 procedure = Gimp.get_pdb().lookup_procedure("python-fu-neural-style")
-config = procedure.create_config()
-config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
-config.set_property("image", image)
-config.set_core_object_array("drawables", [painting])
-before = describe(image)
-report(stage="dialog", ok=ok, error=error)
-result = procedure.run(config)
+record = lambda layer: bytes(layer.get_parasite("neural-style-painting").get_data()).decode()
+
+
+def paint_interactively(layer, **settings):
+    config = procedure.create_config()
+    for name, value in dict(settings, run_mode=Gimp.RunMode.INTERACTIVE, image=image).items():
+        config.set_property(name.replace("_", "-"), value)
+    config.set_core_object_array("drawables", [layer])
+    return int(procedure.run(config).index(0))
+
+
+report(stage="first dialog")
+first = paint_interactively(photo, style_layer=image.get_layer_by_name("Starry Night"), quality="custom", iterations=6,
+                            working_size=0, style_strength=2.0, seed=5)
+painting = image.get_layers()[0]
+report(stage="second dialog", status=first, layers=describe(image), painted=layer_pixels(painting),
+       record=record(painting))
+second = paint_interactively(painting)
 after = image.get_layers()
-report(stage="done", status=int(result.index(0)), before=before, after=describe(image), first=first,
-       second=layer_pixels(after[1]), records=[record(after[0]), record(after[1])])
+report(stage="done", status=second, layers=describe(image), again=layer_pixels(after[1]), record=record(after[1]))
 """
+# Where the dialog's choosers of the second style row are, and the first row of a chooser's list
+# and its OK, in each GIMP (their screenshots: the expander's title, then "Browse..." of "Style layer
+# 2" and of "Style 2 paints where").
+EXPANDER, POPUP_FIRST_ROW, POPUP_ROW_HEIGHT, POPUP_OK = (100, 71), (330, 80), 40, (297, 296)
+ROW_TWO_BROWSE = {"3.0": ((215, 105), (656, 105)), "3.2": ((200, 105), (600, 105))}
 
 
-def test_the_settings_of_a_painting_paint_its_photo_again_with_both_styles_in_their_regions(
+def choose(gui, session, dialog, browse, title, down):
+    """Press a chooser's Browse..., pick the row ``down`` rows below the first of the one image's
+    list, and OK; the plug-in logs what the chooser now holds."""
+    gui.click(dialog, *browse)
+    popup = gui.window(title, timeout=30)
+    gui.click(popup, POPUP_FIRST_ROW[0], POPUP_FIRST_ROW[1] + POPUP_ROW_HEIGHT * down)
+    session.shot(popup)
+    gui.click(popup, *POPUP_OK)
+
+
+def test_an_artist_places_a_second_style_by_a_channel_and_paints_it_again_from_the_paintings_settings(
     gimp, tmp_path, real_weights, shrunk_samples
 ):
-    """A painting with two styles (the second in a saved selection) and settings far from the
-    defaults; the filter opened on it offers its settings: the button fills the dialog (the
-    second style row and its channel too), Preview paints with them, and OK paints the photo
-    (not the painting) again, as it was painted the first time."""
+    """The artist's path through the dialog: open "More styles", choose Shipwreck as Style layer
+    2 and the saved selection "Left half" where it paints (GIMP's Browse... choosers), Preview,
+    OK; each half takes its style. Then the filter opened on that painting offers its settings
+    (far from the defaults): the button fills the dialog, and OK paints the photo (not the
+    painting) again, as it was painted the first time."""
     width, height = 160, 120
     samples = shrunk_samples(width, height)
     shipwreck = tmp_path / "shipwreck.png"
     with Image.open(f"{ROOT}/samples/shipwreck.jpg") as picture:
         picture.convert("RGB").resize((width, height)).save(shipwreck)
-    script = AGAIN_SCRIPT.format(
+    script = REGIONS_SCRIPT.format(
         content=samples["tubingen"], starry=samples["starry_night"], shipwreck=str(shipwreck), half=width // 2,
         height=height,
     )  # fmt: skip
     with GuiSession(gimp, install(gimp, tmp_path, real_weights), script) as gui:
-        opened = gui.wait_for_reports(1, timeout=300)[0]
-        assert opened["ok"], opened["error"]
+        gui.wait_for_reports(1, timeout=300)
         session = Session(gui, tmp_path, "", lambda: 0, samples["tubingen"], samples["starry_night"])
         dialog = gui.window("Neural Style Transfer")
-        session.wait_for_log("dialog: offers the settings of the painting of 'Background'", 1)
-        session.shot(dialog)
-        gui.key(dialog, "alt+g")  # Use the settin_gs of this painting
-        session.wait_for_log("dialog: Paints 'Background' again, with the settings of this painting", 1)
-        blank = session.shot(dialog)  # the dialog filled in: README's picture of it with regions
+        session.wait_for_log("dialog: style-layer shows 'Starry Night'", 1)
+        gui.click(dialog, *EXPANDER)  # More styles, each painting a region
+        layer_browse, region_browse = ROW_TWO_BROWSE[gimp.version]
+        choose(gui, session, dialog, layer_browse, "Style layer 2", down=2)  # Background, Starry Night, Shipwreck
+        session.wait_for_log("dialog: style-layer-2 shows 'Shipwreck'", 1, timeout=30)
+        choose(gui, session, dialog, region_browse, "Style 2 paints where", down=0)  # the one channel
+        session.wait_for_log("dialog: style-region-2 shows 'Left half'", 1, timeout=30)
+        blank = session.shot(dialog)
         gui.key(dialog, "alt+p")
         session.wait_for_log("draft preview shown", 1)
-        shown = session.shot(dialog)
+        shown = session.shot(dialog)  # README's picture of the dialog with regions
         size = (256, 192)  # the Preview's picture
         preview = picture_at(shown, picture_place(blank, shown, size), size)
         photo = shrunk(samples["tubingen"], size)
         assert edge_correlation(preview, photo) > 0.4 and np.abs(preview - photo).mean() > 10  # painted
+        gui.key(dialog, "alt+o")  # OK (Return would press the chooser that has the focus)
+        first = gui.wait_for_reports(2, timeout=300)[-1]
+        assert first["status"] == SUCCESS, gui.log()[-3000:]
+        dialog = gui.window("Neural Style Transfer")
+        session.wait_for_log("dialog: offers the settings of the painting of 'Background'", 1)
+        gui.key(dialog, "alt+g")  # Use the settin_gs of this painting
+        session.wait_for_log("dialog: Paints 'Background' again, with the settings of this painting", 1)
+        session.shot(dialog)
         gui.key(dialog, "Return")
-        report = gui.wait_for_reports(2, timeout=300)[-1]
-    print(f"GIMP {report['gimp']}, Python {report['python']}")
-    assert report["status"] == SUCCESS, gui.log()[-3000:]
-    before, after = report["before"], report["after"]
-    assert len(after) == len(before) + 1 and after[0] == before[0]  # the first painting untouched...
-    assert after[2] == before[1] and after[2]["name"] == "Background"  # ...above the photo, and the photo
-    first, second = (json.loads(record) for record in report["records"])
-    assert second == first and first["source"]["layer"] == "Background"
-    assert [(style["layer"], style["region"]) for style in first["styles"]] == [
+        second = gui.wait_for_reports(3, timeout=300)[-1]
+    print(f"GIMP {second['gimp']}, Python {second['python']}")
+    assert second["status"] == SUCCESS, gui.log()[-3000:]
+    record = json.loads(first["record"])
+    assert [(style["layer"], style["region"]) for style in record["styles"]] == [
         ("Starry Night", None),
         ("Shipwreck", "Left half"),
     ]
-    assert (first["settings"]["style-strength"], first["settings"]["keep-colors"]) == (2.0, True)
-    again = decode_pixels(report["second"], width, height)[..., :3].astype(int)
-    painted = decode_pixels(report["first"], width, height)[..., :3].astype(int)
-    assert np.abs(again - painted).max() <= 2  # the same painting: every setting and both regions came back
+    painted = decode_pixels(first["painted"], width, height)[..., :3].astype(int)
+    original = shrunk(samples["tubingen"], (width, height)).astype(int)
+    bluer = (painted[..., 2] - painted[..., 0] - original[..., 2] + original[..., 0]).mean(axis=0)  # per column
+    print(f"blue over red gained: left {bluer[: width // 2].mean():.1f}, right {bluer[width // 2 :].mean():.1f}")
+    assert bluer[width // 2 :].mean() > bluer[: width // 2].mean() + 10  # Starry Night's half, not Shipwreck's
+    before, after = first["layers"], second["layers"]
+    assert len(after) == len(before) + 1 and after[0] == before[0]  # the first painting untouched...
+    assert after[2] == before[1] and after[2]["name"] == "Background"  # ...the new one above the photo
+    assert json.loads(second["record"]) == record and record["source"]["layer"] == "Background"
+    again = decode_pixels(second["again"], width, height)[..., :3].astype(int)
+    assert np.abs(again - painted).max() <= 2  # the same painting: every setting and both styles came back

@@ -157,11 +157,10 @@ def fill_dialog(dialog, config, device, image) -> Gtk.Box:
     area.pack_start(side_by_side, True, True, 0)
     area.reorder_child(side_by_side, 0)
     side_by_side.show_all()
-    style_label = show_choice(dialog, config, image, "style-layer", "No style layer chosen yet")
+    show_choice(dialog, config, image, "style-layer", "No style layer chosen yet")
     for row in rows:
         show_choice(dialog, config, image, job_settings.style_layer_setting(row), "none", 14)
         show_choice(dialog, config, image, job_settings.style_region_setting(row), "none", 14)
-    plugin_log.log.info("dialog: style layer shown as %r", style_label.get_text())
     return beside
 
 

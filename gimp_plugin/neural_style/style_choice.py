@@ -6,14 +6,15 @@ and a chooser inside a closed expander draws none in 3.2 either."""
 from __future__ import annotations
 
 import painting
+import plugin_log
 from gi.repository import Gimp, GObject, Gtk, Pango
 
 THUMBNAIL_SIDE = 40
 
 
-def show_choice(dialog, config, image, name: str, unchosen: str, width_chars: int = 0) -> Gtk.Label:
+def show_choice(dialog, config, image, name: str, unchosen: str, width_chars: int = 0) -> None:
     """A thumbnail and the name of the layer or channel the setting ``name`` holds (``unchosen``
-    when none), kept up to date as the artist chooses another; returns the label. ``width_chars``:
+    when none), kept up to date as the artist chooses another (and logged). ``width_chars``:
     a fixed width, so that rows of choosers line up (longer names are cut short with "...")."""
     picture, label = Gtk.Image(), Gtk.Label(xalign=0)
     if width_chars:
@@ -30,10 +31,11 @@ def show_choice(dialog, config, image, name: str, unchosen: str, width_chars: in
         if chosen is None or not chosen.is_valid():
             picture.clear()
             label.set_text(unchosen)
-            return
-        thumbnail = chosen.get_thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE, Gimp.PixbufTransparency.SMALL_CHECKS)
-        picture.set_from_pixbuf(thumbnail)
-        label.set_text(painting.style_name(chosen, image))
+        else:
+            thumbnail = chosen.get_thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE, Gimp.PixbufTransparency.SMALL_CHECKS)
+            picture.set_from_pixbuf(thumbnail)
+            label.set_text(painting.style_name(chosen, image))
+        plugin_log.log.info("dialog: %s shows %r", name, label.get_text())
 
     config.connect(f"notify::{name}", update)
     update()
@@ -41,4 +43,3 @@ def show_choice(dialog, config, image, name: str, unchosen: str, width_chars: in
     place = chooser if isinstance(chooser, Gtk.Box) else dialog.get_content_area()
     place.pack_start(row, False, False, 0)
     row.show_all()
-    return label
