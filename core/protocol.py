@@ -66,7 +66,7 @@ HELLO, JOB, STAGE, PROGRESS, PREVIEW, RESULT, CANCELLED, ERROR, CANCEL, SHUTDOWN
 )
 
 # Error codes, each with what the user can do about it. The worker sends the first five; a client
-# makes up the last four for failures of the worker itself.
+# makes up the last five for failures of the worker itself, or of the way to it.
 BAD_INPUT = "bad-input"  # the images or settings cannot be used
 BAD_MESSAGE = "bad-message"  # the worker could not read a message
 WEIGHTS_MISSING = "weights-missing"
@@ -76,7 +76,10 @@ VERSION = "version"  # the worker speaks another protocol version
 UNREADABLE = "protocol"  # the worker sent something that is not this protocol
 TIMEOUT = "timeout"  # the worker did not start, or fell silent
 CRASHED = "crashed"  # the worker process ended unexpectedly
-ERROR_CODES = (BAD_INPUT, BAD_MESSAGE, WEIGHTS_MISSING, OUT_OF_MEMORY, INTERNAL, VERSION, UNREADABLE, TIMEOUT, CRASHED)
+REMOTE = "remote"  # the engine's computer cannot be reached, refused the key, has no engine, or the link dropped
+ERROR_CODES = (
+    BAD_INPUT, BAD_MESSAGE, WEIGHTS_MISSING, OUT_OF_MEMORY, INTERNAL, VERSION, UNREADABLE, TIMEOUT, CRASHED, REMOTE
+)  # fmt: skip
 
 # The stages a job goes through (``stage`` messages); each also carries a text for people.
 STARTING, TARGETS, TILES, PAINTING = "start-up", "targets", "tiles", "painting"

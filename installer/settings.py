@@ -2,8 +2,9 @@
 
 ``settings.json`` lies in the engine's data folder, so that unzipping a newer plug-in over the old
 one loses nothing. Format 2 describes the engine (kind ``local``: its Python, its folder, the
-weights, the backend, what it computes on, its version and the log folder); ``worker_command``
-derives how to start it, the one place that knows (a remote engine will be another kind).
+weights, the backend, what it computes on, its version and the log folder; kind ``ssh``: the same
+on another computer, ``host``, reached by the ``ssh`` command line, with the plug-in's log folder
+here); ``worker_command`` derives how to start it, the one place that knows.
 Format 1 (a stored command line, in the plug-in folder as ``neural_style.json``) is read once and
 rewritten as format 2.
 """
@@ -14,6 +15,8 @@ import contextlib
 import json
 import os
 from typing import NamedTuple
+
+from installer import remote
 
 FILE = "settings.json"
 FORMAT = 2
@@ -34,19 +37,33 @@ class EngineSettings(NamedTuple):
     backend: str
     device: str  # what the self-check found it computes on, for the dialog: "CPU (tensorflow)"
     version: str  # the engine's version, compared with the plug-in's
-    logs: str  # the folder of the plug-in's and the worker's logs
-    kind: str = "local"
+    logs: str  # the folder of the plug-in's and the worker's logs (an ssh engine's worker logs to its stderr)
+    kind: str = "local"  # or SSH
+    host: str = ""  # SSH: user@host or an alias of ~/.ssh/config
+    ssh: str = ""  # SSH: the ssh command line ("ssh -p 2222"); empty: plain ssh
+
+
+SSH = "ssh"
 
 
 def worker_command(settings: EngineSettings, in_flatpak: bool | None = None) -> list:
-    """The command line that starts the worker of ``settings``' engine; from inside Flatpak GIMP's
-    sandbox (``/.flatpak-info`` exists there) it is started outside, on the machine itself."""
+    """The command line that starts the worker of ``settings``' engine (on its host, by ssh, for
+    an ssh engine); from inside Flatpak GIMP's sandbox (``/.flatpak-info`` exists there) it is
+    started outside, on the machine itself."""
     command = [settings.python, "-m", "core.worker", "--weights", settings.weights, "--backend", settings.backend]
-    if settings.logs:
+    if settings.kind == SSH:
+        command = [*remote.ssh_command(settings.host, settings.ssh), remote.remote_command(command, settings.engine)]
+    elif settings.logs:
         command += ["--log-file", os.path.join(settings.logs, "worker.log")]
     if in_flatpak is None:
         in_flatpak = os.path.exists("/.flatpak-info")
     return ["flatpak-spawn", "--host", *command] if in_flatpak else command
+
+
+def worker_folder(settings: EngineSettings) -> str | None:
+    """The folder to start the worker's command in: the engine's, or none here for an ssh engine
+    (its command changes to the engine's folder there)."""
+    return None if settings.kind == SSH else settings.engine
 
 
 def write(data: str, settings: EngineSettings) -> str:

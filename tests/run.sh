@@ -27,6 +27,8 @@ fi
 if [ "$(id -u)" = 0 ]; then
     # unzip: the release tests unpack the archive as artists do, keeping the entry file's run bit
     command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip >/dev/null; }
+    # openssh-server: the remote engine's tests start their own sshd on a loopback port
+    [ -x /usr/sbin/sshd ] || { apt-get update -qq && apt-get install -y -qq openssh-server >/dev/null; }
     tests/provision_gimp.sh trixie .cache/gimp-trixie
     tests/provision_gimp.sh sid .cache/gimp-sid
 fi

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from worker_client import WorkerClient
+
 from core import __version__
-from installer import install, locations, machine, matrix, settings
+from installer import install, locations, machine, matrix, remote, settings
 from installer.progress import never_cancelled, no_progress
 
 INSTALL, UPDATE, REPAIR = "Install", "Update", "Repair"
@@ -32,11 +34,12 @@ def engine_state(plugin_dir: str) -> EngineState:
     except settings.SettingsError as error:
         missing = not os.path.exists(os.path.join(data, settings.FILE))
         return EngineState(None, str(error), INSTALL if missing else REPAIR)
-    if not os.path.isfile(found.python):
+    here = found.kind != settings.SSH  # on another computer, its worker's hello says whether it works
+    if here and not os.path.isfile(found.python):
         return EngineState(None, "The Neural Style engine is damaged: its Python environment is missing.", REPAIR)
-    if not os.path.isdir(os.path.join(found.engine, "core")):
+    if here and not os.path.isdir(os.path.join(found.engine, "core")):
         return EngineState(None, f"The Neural Style engine is damaged: its folder {found.engine} is missing.", REPAIR)
-    if not os.path.isfile(found.weights):
+    if here and not os.path.isfile(found.weights):
         return EngineState(None, "The VGG19 weights Neural Style paints with are missing.", REPAIR)
     if found.version != __version__:
         return EngineState(
@@ -53,6 +56,12 @@ def ready_settings(plugin_dir: str) -> settings.EngineSettings:
     if state.settings is None:
         raise settings.SettingsError(f"{state.problem} {settings.REINSTALL}")
     return state.settings
+
+
+def worker_for(engine: settings.EngineSettings) -> WorkerClient:
+    """A client for the engine's worker, here or on another computer."""
+    explain = (lambda stderr: remote.explain(stderr, engine.host)) if engine.kind == settings.SSH else None
+    return WorkerClient(settings.worker_command(engine), settings.worker_folder(engine), explain=explain)
 
 
 def choose(backend: str = "") -> matrix.Choice:

@@ -46,6 +46,8 @@ def explain(code: str, message: str, layer: str | None = None) -> str:
     """The artist's sentence for an error the engine or its client reported."""
     if code == protocol.BAD_INPUT:
         return f"Layer '{layer}': {message}" if layer else message
+    if code == protocol.REMOTE:  # already the artist's sentence, made from ssh's words
+        return message
     return BY_CODE.get(code, message)
 
 

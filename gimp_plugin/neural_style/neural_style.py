@@ -38,11 +38,11 @@ from preview_panel import PreviewPanel  # noqa: E402
 from progress_window import ProgressWindow  # noqa: E402
 from status_bar import StatusBar  # noqa: E402
 from style_choice import show_choice  # noqa: E402
-from worker_client import WorkerClient, WorkerError  # noqa: E402
+from worker_client import WorkerError  # noqa: E402
 
 from installer.matrix import Unsupported  # noqa: E402
 from installer.progress import Cancelled  # noqa: E402
-from installer.settings import SettingsError, worker_command  # noqa: E402
+from installer.settings import SSH, SettingsError  # noqa: E402
 from installer.steps import InstallError  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
@@ -171,13 +171,14 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
     plan = painting.prepare(image, drawables, config)
     values = painting.settings_of(config)
     names = [job.name for job in plan.jobs]
-    client = worker or WorkerClient(worker_command(settings), settings.engine)
+    client = worker or engine_setup.worker_for(settings)
     Gimp.progress_init("Neural style transfer: starting the engine")
 
     def work(watch):
         if client.hello is None:
             client.start(on_starting=lambda stage: watch.on_stage(0, stage))
-        watch.started(f"{client.hello.device}, {client.hello.backend}")
+        host = f" on {settings.host}" if settings.kind == SSH else ""
+        watch.started(f"{client.hello.device}, {client.hello.backend}{host}")
         return jobs.paint(client, plan, values, watch)
 
     try:

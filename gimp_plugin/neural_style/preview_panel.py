@@ -23,10 +23,10 @@ import painting
 import plugin_log
 from gi.repository import Gtk
 from gtk_util import in_background, on_main_thread, picture_frame, pixbuf_of, sentence
-from worker_client import WorkerClient, WorkerError
+from worker_client import WorkerError
 
 from core import protocol
-from installer.settings import SettingsError, worker_command
+from installer.settings import SettingsError
 
 PREVIEW_SIDE = 256
 PREVIEW_SECONDS = 1.0
@@ -97,7 +97,7 @@ class PreviewPanel:
         meanwhile (the worker is then ended)."""
         if self.worker is None:
             settings = engine_setup.ready_settings(self.plugin_dir)
-            worker = WorkerClient(worker_command(settings), settings.engine)
+            worker = engine_setup.worker_for(settings)
             worker.start(on_starting=lambda stage: self._later(self.times.set_text, sentence(stage.text)))
             with self.state_lock:
                 if self.closed:

@@ -88,9 +88,14 @@ def forget_gimps_dll_folder(platform=sys.platform) -> None:
 class WorkerClient:
     """One worker session: ``with WorkerClient(command) as worker: worker.run_job(...)``."""
 
-    def __init__(self, command, cwd=None, start_timeout=60.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS):
+    def __init__(
+        self, command, cwd=None, start_timeout=60.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS, explain=None
+    ):
+        """``explain(stderr)``: the artist's sentence for a worker that ended, from what the way to
+        it wrote (ssh's complaints: ``installer.remote.explain``), or None."""
         self.command = list(command)
         self.cwd = cwd
+        self.explain = explain
         self.start_timeout = start_timeout
         self.silence_timeout = silence_timeout
         self.hello = None
@@ -262,6 +267,10 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 process.kill()
         self._process = None
+        time.sleep(0.1)  # the last of stderr, read on its own thread
+        explained = self.explain(self.log_tail()) if self.explain is not None else None
+        if explained:
+            return WorkerError(explained, "", protocol.REMOTE, self.log_tail())
         return WorkerError(
             f"the Neural Style engine stopped unexpectedly (exit code {code})",
             "Try again with a smaller image; run the installer's --check if it persists.",
