@@ -300,18 +300,18 @@ def check_engine(python, engine, weights, data, backend, log) -> tuple:
         log,
     )
     hello = handshake(python, engine, weights, backend)
-    device = f"{hello['device']} ({hello['backend']})"
+    device = f"{hello.device} ({hello.backend})"
     return f"the engine works on {device}; a test picture is in {out}", device
 
 
-def handshake(python, engine, weights, backend) -> dict:
+def handshake(python, engine, weights, backend):
     """The installed worker's hello, or an ``InstallError`` saying why it did not come."""
     client_module = worker_client()
     command = settings.worker_command(settings.EngineSettings(python, engine, weights, backend, "", "", ""))
     try:
         with client_module.WorkerClient(command, cwd=engine) as client:
-            if not client.hello["weights"]:
-                raise InstallError(f"the engine cannot use its weights: {client.hello['weights_message']}")
+            if not client.hello.weights:
+                raise InstallError(f"the engine cannot use its weights: {client.hello.weights_message}")
             return client.hello
     except client_module.WorkerError as error:
         raise InstallError(f"the engine did not start: {error.user_text()}") from None
