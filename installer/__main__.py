@@ -1,10 +1,11 @@
-"""``python3 -m installer``: install, upgrade (run it again), ``--check`` or ``--uninstall``."""
+"""``python3 -m installer``: install, upgrade (run it again), ``--check`` or ``--uninstall``; with
+``--remote HOST`` the engine goes on another computer (``installer.remote_install``)."""
 
 import argparse
 import os
 import sys
 
-from installer import install, locations, machine, matrix, status
+from installer import install, locations, machine, matrix, remote_install, settings, status
 from installer.progress import Cancelled, Progress
 from installer.steps import InstallError
 
@@ -70,10 +71,24 @@ def main(argv=None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="say what would be installed, and change nothing")
     parser.add_argument("--check", action="store_true", help="diagnose an installation")
     parser.add_argument("--uninstall", action="store_true", help="remove everything the installer added")
+    parser.add_argument(
+        "--remote",
+        metavar="HOST",
+        help="put the engine on another computer, reached by ssh (user@host, or an alias of ~/.ssh/config), "
+        "and the plug-in here; it needs an ssh key for HOST (no passwords) and Python 3 there",
+    )
+    parser.add_argument(
+        "--ssh-command",
+        default="",
+        help='with --remote: the ssh command line, as rsync -e takes it (for example "ssh -p 2222 -F FILE")',
+    )
+    parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)  # what --remote runs there
     args = parser.parse_args(argv)
 
     data = os.path.abspath(args.data_dir or locations.data_dir())
-    if args.plugin_dir:
+    if args.engine_only:
+        folders = []
+    elif args.plugin_dir:
         folders = [locations.GimpFolder(os.path.abspath(p), "custom", False) for p in args.plugin_dir]
     else:
         folders = locations.find_gimp_folders(installed=locations.installed_gimps())
@@ -84,6 +99,8 @@ def main(argv=None) -> int:
             return 0
         if args.check:
             return _check(data, folders, args.backend)
+        if args.remote:
+            return _install_remote(args, data, folders)
         choice = _choose(args.backend)
         if args.dry_run:
             print(f"Would install {choice.describe()}, from {os.path.relpath(choice.lock)}")
@@ -95,6 +112,9 @@ def main(argv=None) -> int:
             return 0
         started = [f for f in folders if not locations.never_started(f)]
         install.install(data, started, args.weights, choice, progress=TerminalProgress())
+        if args.engine_only:
+            print(remote_install.engine_line(settings.read(data)))
+            return 0
         for folder in folders:
             if folder not in started:
                 print(f"\nWARNING: {NEVER_STARTED.format(version=folder.version)}")
@@ -107,6 +127,24 @@ def main(argv=None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("Interrupted; nothing was changed. Run the installer again to install.", file=sys.stderr)
         return 130
+    return 0
+
+
+def _install_remote(args, data, folders) -> int:
+    """The engine on ``args.remote``, then the plug-in here, with settings that say so."""
+    engine = remote_install.install(args.remote, args.ssh_command, args.weights, args.backend, None)
+    started = [f for f in folders if not locations.never_started(f)]
+    settings.write(data, engine._replace(logs=install.log_folder(data)))
+    written = install.install_plugins(data, started, print)
+    install.write_marker(
+        data,
+        {"version": engine.version, "plugins": written, "remote": args.remote, "ssh": args.ssh_command,
+         "device": engine.device, "backend": engine.backend},
+    )  # fmt: skip
+    if not folders:
+        print(f"\nWARNING: {NO_GIMP}")
+    print(f"\nDone: the engine computes on {engine.device}. Restart GIMP, select a layer and choose ")
+    print("Filters > Artistic > Neural Style Transfer...")
     return 0
 
 

@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 
-from installer import environment, fs, locations, matrix, settings
+from installer import environment, fs, locations, matrix, remote, settings
 from installer.download import CertificateError, DownloadError, download
 from installer.plugin import REPO, install_plugin, worker_client
 from installer.progress import Cancelled, Progress, never_cancelled, no_progress
@@ -124,18 +124,8 @@ def _install(
             environment.env_python(env), engine, weights, choice.backend, device, engine_version(), logs
         ),
     )
-    written = []
-    for folder in folders:
-        os.makedirs(folder.plugins, exist_ok=True)
-        pointer = data if folder.flatpak or data != locations.data_dir() else None
-        written.append(install_plugin(folder.plugins, pointer))
-        echo(f"Plug-in installed in {written[-1]}")
-        if folder.flatpak:
-            echo(
-                "This is Flatpak GIMP: it may start the engine outside its sandbox only after you "
-                f"allow it once with:\n    {FLATPAK_OVERRIDE}"
-            )
-    _write_marker(
+    written = install_plugins(data, folders, echo)
+    write_marker(
         data,
         {
             "version": engine_version(),
@@ -149,6 +139,23 @@ def _install(
         },
     )
     environment.remove_others(data, env)
+    return written
+
+
+def install_plugins(data: str, folders: list, echo=print) -> list:
+    """The plug-in into each of ``folders``, pointing at ``data`` when it is not the default
+    folder; returns the plug-in folders written."""
+    written = []
+    for folder in folders:
+        os.makedirs(folder.plugins, exist_ok=True)
+        pointer = data if folder.flatpak or data != locations.data_dir() else None
+        written.append(install_plugin(folder.plugins, pointer))
+        echo(f"Plug-in installed in {written[-1]}")
+        if folder.flatpak:
+            echo(
+                "This is Flatpak GIMP: it may start the engine outside its sandbox only after you "
+                f"allow it once with:\n    {FLATPAK_OVERRIDE}"
+            )
     return written
 
 
@@ -299,17 +306,19 @@ def check_engine(python, engine, weights, data, backend, log) -> tuple:
         backend,
         log,
     )
-    hello = handshake(python, engine, weights, backend)
+    hello = handshake(settings.EngineSettings(python, engine, weights, backend, "", "", ""))
     device = f"{hello.device} ({hello.backend})"
     return f"the engine works on {device}; a test picture is in {out}", device
 
 
-def handshake(python, engine, weights, backend):
-    """The installed worker's hello, or an ``InstallError`` saying why it did not come."""
+def handshake(engine: settings.EngineSettings):
+    """The installed worker's hello (here, or on another computer by ssh), or an ``InstallError``
+    saying why it did not come."""
     client_module = worker_client()
-    command = settings.worker_command(settings.EngineSettings(python, engine, weights, backend, "", "", ""))
+    command, folder = settings.worker_command(engine), settings.worker_folder(engine)
+    explain = (lambda stderr: remote.explain(stderr, engine.host)) if engine.kind == settings.SSH else None
     try:
-        with client_module.WorkerClient(command, cwd=engine) as client:
+        with client_module.WorkerClient(command, cwd=folder, explain=explain) as client:
             if not client.hello.weights:
                 raise InstallError(f"the engine cannot use its weights: {client.hello.weights_message}")
             return client.hello
@@ -317,7 +326,8 @@ def handshake(python, engine, weights, backend):
         raise InstallError(f"the engine did not start: {error.user_text()}") from None
 
 
-def _write_marker(data, values):
+def write_marker(data, values):
+    """What is installed, for --check and --uninstall; written last."""
     temporary = os.path.join(data, MARKER + ".part")
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump(values, f, indent=2)

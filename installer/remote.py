@@ -42,6 +42,8 @@ _COMPLAINTS = (
      "{host}'s host key is not known here, or has changed: connect once with ssh {host} to check it"),
     (r"Connection refused|Connection timed out|No route to host|Network is unreachable|Operation timed out",
      "{host} cannot be reached: is it on, and does it run an ssh server?"),
+    (r"python3: (command )?not found|python3: No such file",
+     "{host} has no python3 to run the installer: install Python 3.10 or newer there"),
     (r"can't cd|cannot cd|No such file or directory|not found",
      "{host} has no Neural Style engine where the settings say: install it with python3 -m installer --remote {host}"),
     (r"Timeout, server .* not responding|Connection (to .* )?closed|Connection reset|Broken pipe|client_loop",

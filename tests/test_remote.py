@@ -138,8 +138,7 @@ def sshd(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def remote_account(tmp_path):
+def second_account() -> str:
     """A second local account, the one the artist logs in as on the other computer."""
     if os.geteuid() != 0:
         skip_or_fail("making a second local account needs root")
@@ -149,6 +148,11 @@ def remote_account(tmp_path):
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", REMOTE_USER], check=True)
     subprocess.run(["usermod", "--password", "*", REMOTE_USER], check=True)  # no password, not locked: keys only
     return REMOTE_USER
+
+
+@pytest.fixture
+def remote_account():
+    return second_account()
 
 
 def engine_on(host, ssh, engine=ROOT, python=None, weights="/nowhere/w.h5"):
@@ -260,3 +264,68 @@ def test_a_dropped_connection_mid_job_is_one_line_and_leaves_no_worker(remote_en
         )
     assert error.value.code == protocol.REMOTE and error.value.message == "the connection to root@127.0.0.1 dropped"
     assert gone_within(remote_engine, 5)
+
+
+def installer(*options, timeout=1800) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "installer", *options], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.slow
+def test_the_installer_puts_the_engine_on_the_other_computer_and_the_plug_in_here(tmp_path, compact_weights):
+    """The real installer with --remote, as the second account over a real sshd: the engine is
+    built there (from PyPI, as on any machine) with the weights sent along, its self-check runs
+    there, the plug-in here says where; --check shakes hands there, a job paints through it, and
+    --uninstall removes it there too."""
+    account = second_account()
+    home = pwd.getpwnam(account).pw_dir
+    there = os.path.join(home, ".local", "share", "neural-style-gimp")
+    for leftover in (there, os.path.join(home, ".neural-style-installer")):  # an earlier run's
+        shutil.rmtree(leftover, ignore_errors=True)
+    server = Sshd(tmp_path)
+    try:
+        host, ssh = f"{account}@127.0.0.1", server.ssh(server.key_for(account, "artist_key"))
+        data, plugins = tmp_path / "data", tmp_path / "plug-ins"
+        here = ["--data-dir", str(data), "--plugin-dir", str(plugins)]
+        done = installer("--remote", host, "--ssh-command", ssh, "--weights", compact_weights, *here)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{host}: Self-check: the engine works on CPU (tensorflow)" in done.stdout
+        assert f"Done: the engine computes on CPU (tensorflow) on {host}" in done.stdout
+        engine = settings.read(str(data))
+        assert (engine.kind, engine.host, engine.ssh, engine.device) == (
+            settings.SSH,
+            host,
+            ssh,
+            f"CPU (tensorflow) on {host}",
+        )
+        assert engine.engine == os.path.join(there, "engine") and os.path.isdir(engine.engine)  # built there
+        assert os.path.isfile(plugins / "neural_style" / "neural_style.py")
+        checked = installer("--check", *here, timeout=300)
+        assert checked.returncode == 0, checked.stdout
+        assert (
+            f"Installed: engine {engine.version} on {host}, computing on CPU (tensorflow) on {host}" in checked.stdout
+        )
+        with engine_setup.worker_for(engine) as client:
+            result = client.run_job(FAST, CONTENT, [STYLE])
+        assert (result.pixels.width, result.pixels.height) == (64, 48) and not result.cancelled
+        removed = installer("--uninstall", *here, timeout=300)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert not os.path.exists(there) and not os.path.exists(os.path.join(home, ".neural-style-installer"))
+        assert not os.path.exists(plugins / "neural_style") and not os.path.exists(data)
+    finally:
+        server.stop()
+
+
+def test_the_installer_says_in_one_line_when_the_other_computer_refuses_the_key(sshd, remote_account, tmp_path):
+    stranger = str(sshd.folder / "stranger_key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
+    host = f"{remote_account}@127.0.0.1"
+    done = installer(
+        "--remote", host, "--ssh-command", sshd.ssh(stranger), "--data-dir", str(tmp_path / "d"), timeout=120
+    )
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"Installation failed: {host} refused the key: set up an ssh key for {host} "
+        "(Neural Style never asks for passwords)"
+    )
+    assert not (tmp_path / "d").exists()

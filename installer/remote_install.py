@@ -1,0 +1,96 @@
+"""``python3 -m installer --remote HOST``: the engine on another computer, the plug-in here.
+
+The installer sends itself (the plug-in folder's files: the engine's source, this installer with
+its lock files, the samples of the self-check) and any weights file over ssh into
+``~/.neural-style-installer`` there, and runs there, so the support matrix chooses for that
+machine: its system, processor, Python and GPU. Its self-check runs there. Its last line says
+what it installed; from it the plug-in's settings here say the engine is on HOST (kind ``ssh``),
+and the plug-in is installed here. The copy there stays, for ``--check`` and ``--uninstall``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import subprocess
+import tarfile
+
+from installer import remote, settings
+from installer.plugin import plugin_files
+from installer.steps import InstallError
+
+FOLDER = ".neural-style-installer"  # in the remote account's home
+ENGINE_LINE = "NEURAL-STYLE-ENGINE "  # the remote installer's last line: its settings as JSON
+
+
+def install(host: str, ssh: str, weights: str | None, backend: str | None, data_dir: str | None, echo=print):
+    """Install the engine on ``host``; returns its settings as the plug-in here needs them."""
+    echo(f"Sending the installer to {host}...")
+    payload, remote_weights = _bundle(weights)
+    _run(host, ssh, f"rm -rf {FOLDER} && mkdir -p {FOLDER} && tar -xf - -C {FOLDER}", payload, echo)
+    options = ["--engine-only"]
+    options += ["--weights", remote_weights] if remote_weights else []
+    options += ["--backend", backend] if backend else []
+    options += ["--data-dir", data_dir] if data_dir else []
+    output = _run(host, ssh, _installer(options), None, echo, show=True)
+    lines = [line for line in output.splitlines() if line.startswith(ENGINE_LINE)]
+    if not lines:
+        raise InstallError(f"the installer on {host} did not say what it installed")
+    engine = settings.EngineSettings(**json.loads(lines[-1][len(ENGINE_LINE) :]))
+    return engine._replace(kind=settings.SSH, host=host, ssh=ssh, device=f"{engine.device} on {host}")
+
+
+def uninstall(host: str, ssh: str, echo=print) -> None:
+    """The engine on ``host`` removed by the installer sent there, and then that installer."""
+    _run(host, ssh, _installer(["--uninstall", "--engine-only"]), None, echo, show=True)
+    _run(host, ssh, f"rm -rf {FOLDER}", None, echo)
+
+
+def engine_line(engine: settings.EngineSettings) -> str:
+    """What a remote install prints last, for the computer that asked for it."""
+    return ENGINE_LINE + json.dumps(engine._asdict())
+
+
+def _installer(options: list) -> str:
+    return f"cd {FOLDER} && exec python3 -m installer " + " ".join(shlex.quote(o) for o in options)
+
+
+def _bundle(weights: str | None) -> tuple:
+    """(a tar archive of the plug-in folder's files and the weights, the weights' path there)."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for source, inside in plugin_files():
+            tar.add(source, inside)
+        if weights:
+            name = "weights/" + os.path.basename(weights)
+            tar.add(os.path.abspath(os.path.expanduser(weights)), name)
+    return archive.getvalue(), (f"{FOLDER}/weights/{os.path.basename(weights)}" if weights else None)
+
+
+def _run(host, ssh, command, stdin, echo, show=False) -> str:
+    """``command`` on ``host`` by ssh, fed ``stdin``; its output (stderr with it), each line
+    echoed as it comes when ``show``. A failure is an ``InstallError`` in one line: ssh's
+    complaint in the artist's words, or the remote installer's own last line."""
+    process = subprocess.Popen(
+        [*remote.ssh_command(host, ssh), command],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    if stdin is not None:
+        output = process.communicate(stdin)[0].decode("utf-8", "replace")
+    else:
+        lines = []
+        for raw in process.stdout:
+            lines.append(raw.decode("utf-8", "replace"))
+            if show and not lines[-1].startswith(ENGINE_LINE):
+                echo(f"  {host}: {lines[-1].rstrip()}")
+        process.wait()
+        output = "".join(lines)
+    if process.returncode == 0:
+        return output
+    last = (output.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
+    explained = remote.explain(output, host) if process.returncode == 255 or "python3" in last else None
+    raise InstallError(explained or f"on {host}: {last.removeprefix('Installation failed: ')}")
