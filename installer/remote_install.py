@@ -58,7 +58,7 @@ def _installer(options: list) -> str:
 
 
 def _bundle(weights: str | None) -> tuple:
-    """(a tar archive of the plug-in folder's files and the weights, the weights' path there)."""
+    """(a tar archive of the plug-in folder's files and the weights, the weights' path in FOLDER)."""
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         for source, inside in plugin_files():
@@ -66,7 +66,7 @@ def _bundle(weights: str | None) -> tuple:
         if weights:
             name = "weights/" + os.path.basename(weights)
             tar.add(os.path.abspath(os.path.expanduser(weights)), name)
-    return archive.getvalue(), (f"{FOLDER}/weights/{os.path.basename(weights)}" if weights else None)
+    return archive.getvalue(), (f"weights/{os.path.basename(weights)}" if weights else None)  # from FOLDER
 
 
 def _run(host, ssh, command, stdin, echo, show=False) -> str:

@@ -34,16 +34,19 @@ def pictures(shrunk_samples, tmp_path_factory):
     return paths
 
 
-def install(gimp, tmp_path, weights, python=ENGINE_PYTHON):
+def install(gimp, tmp_path, weights, python=ENGINE_PYTHON, over_ssh=("", "")):
     """A fresh GIMP profile with the plug-in installed as the installer lays it out, and settings
     that name this checkout's engine, ``python`` (the test environment's, or a script standing in
-    for it) and ``weights``; its data folder and logs lie in ``tmp_path``."""
+    for it) and ``weights``; its data folder and logs lie in ``tmp_path``. ``over_ssh``: (host,
+    ssh command line) to reach that engine by ssh, as on another computer."""
     config = tmp_path / "config"
     plugins = config / gimp.plugins
     plugins.mkdir(parents=True)
     data = str(tmp_path / "data")
     install_plugin(str(plugins), data)
     engine = settings.EngineSettings(python, ROOT, weights, "tensorflow", "", __version__, str(tmp_path / "logs"))
+    if over_ssh[0]:
+        engine = engine._replace(kind=settings.SSH, host=over_ssh[0], ssh=over_ssh[1])
     settings.write(data, engine)
     return str(config)
 

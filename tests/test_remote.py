@@ -329,3 +329,31 @@ def test_the_installer_says_in_one_line_when_the_other_computer_refuses_the_key(
         "(Neural Style never asks for passwords)"
     )
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.gimp
+def test_gimp_paints_through_the_engine_on_the_other_computer(gimp, sshd, tmp_path, real_weights, shrunk_samples):
+    """A scripted run in each GIMP whose settings put the engine on root@127.0.0.1: the painting
+    is the engine's, as the command line paints it here, and the log says where it computed."""
+    from tests.gimp_harness import decode_pixels, run_gimp
+    from tests.test_gimp_plugin import AT_LAYER_SIZE, engine_painting, install
+
+    pictures = shrunk_samples(96, 72)
+    host = "root@127.0.0.1"
+    config = install(gimp, tmp_path, real_weights, over_ssh=(host, sshd.ssh(sshd.key_for("root", "root_key"))))
+    process, reports = run_gimp(
+        f"""
+image = load({pictures["tubingen"]!r})
+ok, error = run_neural_style(image, [image.get_layers()[0]], load({pictures["starry_night"]!r}).get_layers()[0],
+                             {AT_LAYER_SIZE})
+report(ok=ok, error=error, painted=layer_pixels(image.get_layers()[0]))
+""",
+        config,
+        gimp,
+    )
+    assert reports and reports[0]["ok"], (reports, process.stderr[-3000:])
+    print(f"GIMP {reports[0]['gimp']}, Python {reports[0]['python']}")
+    painted = decode_pixels(reports[0]["painted"], 96, 72)[..., :3].astype(int)
+    expected = engine_painting(tmp_path, real_weights, pictures["tubingen"], pictures["starry_night"])
+    assert abs(painted - expected).max() <= 2
+    assert f"computes on CPU, tensorflow on {host}" in (tmp_path / "logs" / "plugin.log").read_text()

@@ -178,7 +178,9 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
         if client.hello is None:
             client.start(on_starting=lambda stage: watch.on_stage(0, stage))
         host = f" on {settings.host}" if settings.kind == SSH else ""
-        watch.started(f"{client.hello.device}, {client.hello.backend}{host}")
+        device = f"{client.hello.device}, {client.hello.backend}{host}"
+        plugin_log.log.info("computes on %s", device)
+        watch.started(device)
         return jobs.paint(client, plan, values, watch)
 
     try:
