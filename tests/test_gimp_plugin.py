@@ -46,7 +46,7 @@ def install(gimp, tmp_path, weights, python=ENGINE_PYTHON, over_ssh=("", "")):
     install_plugin(str(plugins), data)
     engine = settings.EngineSettings(python, ROOT, weights, "tensorflow", "", __version__, str(tmp_path / "logs"))
     if over_ssh[0]:
-        engine = engine._replace(kind=settings.SSH, host=over_ssh[0], ssh=over_ssh[1])
+        engine = engine._replace(kind=settings.SSH, host=over_ssh[0], ssh=over_ssh[1], device=f"CPU on {over_ssh[0]}")
     settings.write(data, engine)
     return str(config)
 

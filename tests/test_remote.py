@@ -76,6 +76,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _trust_store() -> str:
+    """The sessions get this machine's trust store settings, as an account on a computer behind
+    the same TLS-inspecting proxy would have them (the engine's install downloads from PyPI)."""
+    names = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+    found = " ".join(f"{name}={os.environ[name]}" for name in names if os.environ.get(name))
+    return f"SetEnv {found}\n" if found else ""
+
+
 class Sshd:
     """A private sshd on a loopback port; ``ssh`` is the client command line that reaches it
     with ``key`` (the host key is taken as it comes, once, into a known-hosts file of its own)."""
@@ -93,7 +101,7 @@ class Sshd:
             f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {self.keys}/%u\nStrictModes no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-            f"AllowUsers root {REMOTE_USER}\n"
+            f"AllowUsers root {REMOTE_USER}\n" + _trust_store()
         )
         os.makedirs("/run/sshd", exist_ok=True)
         self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
@@ -357,3 +365,39 @@ report(ok=ok, error=error, painted=layer_pixels(image.get_layers()[0]))
     expected = engine_painting(tmp_path, real_weights, pictures["tubingen"], pictures["starry_night"])
     assert abs(painted - expected).max() <= 2
     assert f"computes on CPU, tensorflow on {host}" in (tmp_path / "logs" / "plugin.log").read_text()
+
+
+@pytest.mark.gimp
+def test_the_progress_window_says_where_it_paints_and_stop_and_keep_works_over_ssh(
+    gimp, sshd, tmp_path, real_weights, shrunk_samples
+):
+    """The artist's run in GIMP with the engine on root@127.0.0.1: OK, the progress window says
+    it computes there and shows the painting growing, Stop and keep keeps it as a new layer, and
+    no worker is left there."""
+    from tests.gimp_gui import GuiSession
+    from tests.test_gimp_gui import SCRIPT, SUCCESS, Session
+    from tests.test_gimp_plugin import install
+
+    samples = shrunk_samples(320, 240)
+    host = "root@127.0.0.1"
+    weights = tmp_path / "remote-weights.h5"  # its workers are told apart by it
+    os.symlink(real_weights, weights)
+    config = install(gimp, tmp_path, str(weights), over_ssh=(host, sshd.ssh(sshd.key_for("root", "root_key"))))
+    script = SCRIPT.format(content=samples["tubingen"], style=samples["starry_night"], quality="standard")
+    with GuiSession(gimp, config, script) as gui:
+        gui.wait_for_reports(1, timeout=300)
+        session = Session(gui, tmp_path, "", lambda: 0, samples["tubingen"], samples["starry_night"])
+        session.wait_for_log("dialog: Standard: about", 1)  # the worker started there answers
+        gui.key(gui.window("Neural Style Transfer"), "Return")
+        window = gui.window("painting", timeout=60)
+        first = session.wait_for_picture(1)
+        session.wait_for_picture(first + 5)
+        session.shot(window)  # README's progress window over ssh
+        gui.key(window, "alt+s")  # Stop and keep
+        report = session.done()
+    print(f"GIMP {report['gimp']}, Python {report['python']}")
+    assert report["status"] == SUCCESS and len(report["after"]) == 2
+    assert report["after"][0]["name"].startswith("Background in the style of")
+    log = (tmp_path / "logs" / "plugin.log").read_text()
+    assert f"computes on CPU, tensorflow on {host}" in log and "stopped by the artist" in log
+    assert gone_within(engine_on(host, "", weights=str(weights)), 5)
