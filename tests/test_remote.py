@@ -401,3 +401,24 @@ def test_the_progress_window_says_where_it_paints_and_stop_and_keep_works_over_s
     log = (tmp_path / "logs" / "plugin.log").read_text()
     assert f"computes on CPU, tensorflow on {host}" in log and "stopped by the artist" in log
     assert gone_within(engine_on(host, "", weights=str(weights)), 5)
+
+
+def test_the_transport_benchmark_times_a_picture_through_a_pipe_and_ssh(sshd):
+    import json
+
+    host, ssh = "root@127.0.0.1", sshd.ssh(sshd.key_for("root", "root_key"))
+    done = subprocess.run(
+        [sys.executable, "-m", "core.bench", "--random-weights", "--transport", host, "--ssh-command", ssh]
+        + ["--full-size", "400x300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["transport"]
+    assert report["picture"] == "400x300 RGBA" and report["megabytes"] == 0.5
+    assert all(report[way] > 0 for way in ("local_pipe_seconds", "ssh_seconds", "ssh_compressed_seconds"))
+    assert report["png"]["ratio"] > 1 and report["zlib_6"]["ratio"] > 1  # a photo compresses, unlike noise
+    links = report["both_ways_on_a_link"]
+    assert links["20_mbit"]["raw_seconds"] == 2 * 0.48e6 * 8 / 20e6

@@ -92,6 +92,20 @@ def test_the_plug_in_says_what_its_engine_needs(tmp_path):
     assert str(refused.value).endswith(settings.REINSTALL) and "\n" not in str(refused.value)
 
 
+def test_an_engine_on_another_computer_is_ready_without_files_here_and_updated_from_a_terminal(tmp_path):
+    data = tmp_path / "data"
+    folder = plugin_folder(tmp_path, data)
+    there = settings.EngineSettings(
+        "/opt/ns/python", "/opt/ns/engine", "/opt/ns/w.h5", "jax", "NVIDIA H100 (jax) on gpubox", __version__, "",
+        settings.SSH, "gpubox", "",
+    )  # fmt: skip
+    settings.write(str(data), there)
+    assert engine_setup.engine_state(folder) == engine_setup.EngineState(there, "", "")  # its hello will tell
+    settings.write(str(data), there._replace(version="0.1.0"))
+    older = engine_setup.engine_state(folder)
+    assert older.action == "Install" and "python3 -m installer --remote gpubox in a terminal" in older.problem
+
+
 def test_without_a_pointer_the_plug_in_uses_the_default_data_folder(tmp_path):
     folder = tmp_path / "neural_style"
     folder.mkdir()

