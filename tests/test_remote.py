@@ -23,7 +23,8 @@ import pytest
 
 from core import protocol
 from installer import remote, settings
-from tests.conftest import ROOT, skip_or_fail
+from tests.conftest import GIMP_SUITES, ROOT, skip_or_fail
+from tests.gimp_harness import run_gimp
 from tests.test_worker import CONTENT, FAST, STYLE
 
 sys.path.insert(0, os.path.join(ROOT, "gimp_plugin", "neural_style"))  # the plug-in's modules, as GIMP has them
@@ -281,11 +282,18 @@ def installer(*options, timeout=1800) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_the_installer_puts_the_engine_on_the_other_computer_and_the_plug_in_here(tmp_path, compact_weights):
+def test_the_installer_puts_the_engine_on_the_other_computer_and_the_plug_in_here(
+    tmp_path, compact_weights, shrunk_samples
+):
     """The real installer with --remote, as the second account over a real sshd: the engine is
     built there (from PyPI, as on any machine) with the weights sent along, its self-check runs
-    there, the plug-in here says where; --check shakes hands there, a job paints through it, and
-    --uninstall removes it there too."""
+    there, the plug-in here says where; --check shakes hands there, GIMP (each root, scripted)
+    paints through it, and --uninstall removes it there too."""
+    from tests.gimp_harness import find_gimp
+
+    gimps = [find_gimp(suite) for suite in GIMP_SUITES]
+    if any(reason for _, reason in gimps):
+        skip_or_fail(next(reason for _, reason in gimps if reason))
     account = second_account()
     home = pwd.getpwnam(account).pw_dir
     there = os.path.join(home, ".local", "share", "neural-style-gimp")
@@ -294,8 +302,9 @@ def test_the_installer_puts_the_engine_on_the_other_computer_and_the_plug_in_her
     server = Sshd(tmp_path)
     try:
         host, ssh = f"{account}@127.0.0.1", server.ssh(server.key_for(account, "artist_key"))
-        data, plugins = tmp_path / "data", tmp_path / "plug-ins"
-        here = ["--data-dir", str(data), "--plugin-dir", str(plugins)]
+        data, profile = tmp_path / "data", tmp_path / "profile"  # GIMP's profile, with a plug-in folder per GIMP
+        plugin_dirs = [profile / gimp.plugins for gimp, _ in gimps]
+        here = ["--data-dir", str(data), *(option for d in plugin_dirs for option in ("--plugin-dir", str(d)))]
         done = installer("--remote", host, "--ssh-command", ssh, "--weights", compact_weights, *here)
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"{host}: Self-check: the engine works on CPU (tensorflow)" in done.stdout
@@ -308,19 +317,32 @@ def test_the_installer_puts_the_engine_on_the_other_computer_and_the_plug_in_her
             f"CPU (tensorflow) on {host}",
         )
         assert engine.engine == os.path.join(there, "engine") and os.path.isdir(engine.engine)  # built there
-        assert os.path.isfile(plugins / "neural_style" / "neural_style.py")
+        assert all(os.path.isfile(d / "neural_style" / "neural_style.py") for d in plugin_dirs)
         checked = installer("--check", *here, timeout=300)
         assert checked.returncode == 0, checked.stdout
         assert (
             f"Installed: engine {engine.version} on {host}, computing on CPU (tensorflow) on {host}" in checked.stdout
         )
-        with engine_setup.worker_for(engine) as client:
-            result = client.run_job(FAST, CONTENT, [STYLE])
-        assert (result.pixels.width, result.pixels.height) == (64, 48) and not result.cancelled
+        pictures = shrunk_samples(96, 72)
+        for gimp, _ in gimps:
+            process, reports = run_gimp(
+                f"""
+image = load({pictures["tubingen"]!r})
+ok, error = run_neural_style(image, [image.get_layers()[0]], load({pictures["starry_night"]!r}).get_layers()[0],
+                             quality="custom", iterations=4, working_size=0)
+report(ok=ok, error=error, layers=len(image.get_layers()))
+""",
+                str(profile),
+                gimp,
+            )
+            assert reports and reports[0]["ok"] and reports[0]["layers"] == 2, (reports, process.stderr[-3000:])
+            print(f"GIMP {reports[0]['gimp']}, Python {reports[0]['python']}: painted through {host}")
+        log = (data / "logs" / "plugin.log").read_text()
+        assert log.count(f"computes on CPU, tensorflow on {host}") == len(gimps)
         removed = installer("--uninstall", *here, timeout=300)
         assert removed.returncode == 0, removed.stdout + removed.stderr
         assert not os.path.exists(there) and not os.path.exists(os.path.join(home, ".neural-style-installer"))
-        assert not os.path.exists(plugins / "neural_style") and not os.path.exists(data)
+        assert not any(os.path.exists(d / "neural_style") for d in plugin_dirs) and not os.path.exists(data)
     finally:
         server.stop()
 
@@ -343,7 +365,7 @@ def test_the_installer_says_in_one_line_when_the_other_computer_refuses_the_key(
 def test_gimp_paints_through_the_engine_on_the_other_computer(gimp, sshd, tmp_path, real_weights, shrunk_samples):
     """A scripted run in each GIMP whose settings put the engine on root@127.0.0.1: the painting
     is the engine's, as the command line paints it here, and the log says where it computed."""
-    from tests.gimp_harness import decode_pixels, run_gimp
+    from tests.gimp_harness import decode_pixels
     from tests.test_gimp_plugin import AT_LAYER_SIZE, engine_painting, install
 
     pictures = shrunk_samples(96, 72)
