@@ -1,11 +1,12 @@
 """``python3 -m installer``: install, upgrade (run it again), ``--check`` or ``--uninstall``; with
-``--remote HOST`` the engine goes on another computer (``installer.remote_install``)."""
+``--remote HOST`` the engine goes on another computer, with ``--wsl DISTRO`` into WSL
+(``installer.remote_install``)."""
 
 import argparse
 import os
 import sys
 
-from installer import install, locations, machine, matrix, remote_install, settings, status
+from installer import install, locations, machine, matrix, remote, remote_install, settings, status
 from installer.progress import Cancelled, Progress
 from installer.steps import InstallError
 
@@ -82,6 +83,12 @@ def main(argv=None) -> int:
         default="",
         help='with --remote: the ssh command line, as rsync -e takes it (for example "ssh -p 2222 -F FILE")',
     )
+    parser.add_argument(
+        "--wsl",
+        metavar="DISTRO",
+        help="on Windows: put the engine into this WSL distribution (where an NVIDIA GPU has Linux's packages), "
+        "and the plug-in here (not yet tried on a real Windows PC)",
+    )
     parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)  # what --remote runs there
     args = parser.parse_args(argv)
 
@@ -99,8 +106,11 @@ def main(argv=None) -> int:
             return 0
         if args.check:
             return _check(data, folders, args.backend)
-        if args.remote:
-            return _install_remote(args, data, folders)
+        if args.remote or args.wsl:
+            way = (
+                remote.Way(remote.WSL, args.wsl) if args.wsl else remote.Way(remote.SSH, args.remote, args.ssh_command)
+            )
+            return _install_elsewhere(way, args, data, folders)
         choice = _choose(args.backend)
         if args.dry_run:
             print(f"Would install {choice.describe()}, from {os.path.relpath(choice.lock)}")
@@ -130,15 +140,15 @@ def main(argv=None) -> int:
     return 0
 
 
-def _install_remote(args, data, folders) -> int:
-    """The engine on ``args.remote``, then the plug-in here, with settings that say so."""
-    engine = remote_install.install(args.remote, args.ssh_command, args.weights, args.backend, None)
+def _install_elsewhere(way, args, data, folders) -> int:
+    """The engine there, then the plug-in here, with settings that say so."""
+    engine = remote_install.install(way, args.weights, args.backend)
     started = [f for f in folders if not locations.never_started(f)]
     settings.write(data, engine._replace(logs=install.log_folder(data)))
     written = install.install_plugins(data, started, print)
     install.write_marker(
         data,
-        {"version": engine.version, "plugins": written, "remote": args.remote, "ssh": args.ssh_command,
+        {"version": engine.version, "plugins": written, "remote": way.host, "kind": way.kind, "ssh": way.ssh,
          "device": engine.device, "backend": engine.backend},
     )  # fmt: skip
     if not folders:

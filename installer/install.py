@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 
-from installer import environment, fs, locations, matrix, remote, settings
+from installer import environment, fs, locations, matrix, settings
 from installer.download import CertificateError, DownloadError, download
 from installer.plugin import REPO, install_plugin, worker_client
 from installer.progress import Cancelled, Progress, never_cancelled, no_progress
@@ -316,7 +316,7 @@ def handshake(engine: settings.EngineSettings):
     saying why it did not come."""
     client_module = worker_client()
     command, folder = settings.worker_command(engine), settings.worker_folder(engine)
-    explain = (lambda stderr: remote.explain(stderr, engine.host)) if engine.kind == settings.SSH else None
+    explain = engine.way().explain if engine.way() else None
     try:
         with client_module.WorkerClient(command, cwd=folder, explain=explain) as client:
             if not client.hello.weights:

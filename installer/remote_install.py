@@ -1,11 +1,13 @@
-"""``python3 -m installer --remote HOST``: the engine on another computer, the plug-in here.
+"""``python3 -m installer --remote HOST`` (or ``--wsl DISTRO``): the engine on another computer
+(or in WSL), the plug-in here.
 
 The installer sends itself (the plug-in folder's files: the engine's source, this installer with
-its lock files, the samples of the self-check) and any weights file over ssh into
-``~/.neural-style-installer`` there, and runs there, so the support matrix chooses for that
-machine: its system, processor, Python and GPU. Its self-check runs there. Its last line says
-what it installed; from it the plug-in's settings here say the engine is on HOST (kind ``ssh``),
-and the plug-in is installed here. The copy there stays, for ``--check`` and ``--uninstall``.
+its lock files, the samples of the self-check) and any weights file over the way there
+(``remote.Way``: ssh, or wsl.exe) into ``~/.neural-style-installer``, and runs there, so the
+support matrix chooses for that machine: its system, processor, Python and GPU. Its self-check
+runs there. Its last line says what it installed; from it the plug-in's settings here say where
+the engine is (kind ``ssh`` or ``wsl``), and the plug-in is installed here. The copy there stays,
+for ``--uninstall``.
 """
 
 from __future__ import annotations
@@ -25,27 +27,26 @@ FOLDER = ".neural-style-installer"  # in the remote account's home
 ENGINE_LINE = "NEURAL-STYLE-ENGINE "  # the remote installer's last line: its settings as JSON
 
 
-def install(host: str, ssh: str, weights: str | None, backend: str | None, data_dir: str | None, echo=print):
-    """Install the engine on ``host``; returns its settings as the plug-in here needs them."""
-    echo(f"Sending the installer to {host}...")
+def install(way: remote.Way, weights: str | None, backend: str | None, echo=print) -> settings.EngineSettings:
+    """Install the engine there; returns its settings as the plug-in here needs them."""
+    echo(f"Sending the installer to {way.name()}...")
     payload, remote_weights = _bundle(weights)
-    _run(host, ssh, f"rm -rf {FOLDER} && mkdir -p {FOLDER} && tar -xf - -C {FOLDER}", payload, echo)
+    _run(way, f"rm -rf {FOLDER} && mkdir -p {FOLDER} && tar -xf - -C {FOLDER}", payload, echo)
     options = ["--engine-only"]
     options += ["--weights", remote_weights] if remote_weights else []
     options += ["--backend", backend] if backend else []
-    options += ["--data-dir", data_dir] if data_dir else []
-    output = _run(host, ssh, _installer(options), None, echo, show=True)
+    output = _run(way, _installer(options), None, echo, show=True)
     lines = [line for line in output.splitlines() if line.startswith(ENGINE_LINE)]
     if not lines:
-        raise InstallError(f"the installer on {host} did not say what it installed")
+        raise InstallError(f"the installer {way.where()} did not say what it installed")
     engine = settings.EngineSettings(**json.loads(lines[-1][len(ENGINE_LINE) :]))
-    return engine._replace(kind=settings.SSH, host=host, ssh=ssh, device=f"{engine.device} on {host}")
+    return engine._replace(kind=way.kind, host=way.host, ssh=way.ssh, device=f"{engine.device} {way.where()}")
 
 
-def uninstall(host: str, ssh: str, echo=print) -> None:
-    """The engine on ``host`` removed by the installer sent there, and then that installer."""
-    _run(host, ssh, _installer(["--uninstall", "--engine-only"]), None, echo, show=True)
-    _run(host, ssh, f"rm -rf {FOLDER}", None, echo)
+def uninstall(way: remote.Way, echo=print) -> None:
+    """The engine there removed by the installer sent there, and then that installer."""
+    _run(way, _installer(["--uninstall", "--engine-only"]), None, echo, show=True)
+    _run(way, f"rm -rf {FOLDER}", None, echo)
 
 
 def engine_line(engine: settings.EngineSettings) -> str:
@@ -69,12 +70,12 @@ def _bundle(weights: str | None) -> tuple:
     return archive.getvalue(), (f"weights/{os.path.basename(weights)}" if weights else None)  # from FOLDER
 
 
-def _run(host, ssh, command, stdin, echo, show=False) -> str:
-    """``command`` on ``host`` by ssh, fed ``stdin``; its output (stderr with it), each line
-    echoed as it comes when ``show``. A failure is an ``InstallError`` in one line: ssh's
-    complaint in the artist's words, or the remote installer's own last line."""
+def _run(way: remote.Way, command: str, stdin, echo, show=False) -> str:
+    """``command`` in the shell there, fed ``stdin``; its output (stderr with it), each line
+    echoed as it comes when ``show``. A failure is an ``InstallError`` in one line: the way's
+    complaint in the artist's words, or the installer's own last line there."""
     process = subprocess.Popen(
-        [*remote.ssh_command(host, ssh), command],
+        [*way.shell(), command],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -86,11 +87,11 @@ def _run(host, ssh, command, stdin, echo, show=False) -> str:
         for raw in process.stdout:
             lines.append(raw.decode("utf-8", "replace"))
             if show and not lines[-1].startswith(ENGINE_LINE):
-                echo(f"  {host}: {lines[-1].rstrip()}")
+                echo(f"  {way.name()}: {lines[-1].rstrip()}")
         process.wait()
         output = "".join(lines)
     if process.returncode == 0:
         return output
     last = (output.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
-    explained = remote.explain(output, host) if process.returncode == 255 or "python3" in last else None
-    raise InstallError(explained or f"on {host}: {last.removeprefix('Installation failed: ')}")
+    explained = way.explain(output) if process.returncode == 255 or "python3" in last else None
+    raise InstallError(explained or f"{way.where()}: {last.removeprefix('Installation failed: ')}")

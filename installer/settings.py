@@ -3,8 +3,9 @@
 ``settings.json`` lies in the engine's data folder, so that unzipping a newer plug-in over the old
 one loses nothing. Format 2 describes the engine (kind ``local``: its Python, its folder, the
 weights, the backend, what it computes on, its version and the log folder; kind ``ssh``: the same
-on another computer, ``host``, reached by the ``ssh`` command line, with the plug-in's log folder
-here); ``worker_command`` derives how to start it, the one place that knows.
+on another computer, ``host``, reached by the ``ssh`` command line; kind ``wsl``: the same in the
+WSL distribution ``host`` of this Windows PC; both with the plug-in's log folder here);
+``worker_command`` derives how to start it, the one place that knows.
 Format 1 (a stored command line, in the plug-in folder as ``neural_style.json``) is read once and
 rewritten as format 2.
 """
@@ -38,12 +39,16 @@ class EngineSettings(NamedTuple):
     device: str  # what the self-check found it computes on, for the dialog: "CPU (tensorflow)"
     version: str  # the engine's version, compared with the plug-in's
     logs: str  # the folder of the plug-in's and the worker's logs (an ssh engine's worker logs to its stderr)
-    kind: str = "local"  # or SSH
-    host: str = ""  # SSH: user@host or an alias of ~/.ssh/config
+    kind: str = "local"  # or SSH, WSL
+    host: str = ""  # SSH: user@host or an alias of ~/.ssh/config; WSL: the distribution
     ssh: str = ""  # SSH: the ssh command line ("ssh -p 2222"); empty: plain ssh
 
+    def way(self) -> remote.Way | None:
+        """How to reach the engine's shell, for an engine elsewhere; None for one here."""
+        return remote.Way(self.kind, self.host, self.ssh) if self.kind in remote.KINDS else None
 
-SSH = "ssh"
+
+SSH, WSL = remote.SSH, remote.WSL
 
 
 def worker_command(settings: EngineSettings, in_flatpak: bool | None = None) -> list:
@@ -51,8 +56,8 @@ def worker_command(settings: EngineSettings, in_flatpak: bool | None = None) -> 
     an ssh engine); from inside Flatpak GIMP's sandbox (``/.flatpak-info`` exists there) it is
     started outside, on the machine itself."""
     command = [settings.python, "-m", "core.worker", "--weights", settings.weights, "--backend", settings.backend]
-    if settings.kind == SSH:
-        command = [*remote.ssh_command(settings.host, settings.ssh), remote.remote_command(command, settings.engine)]
+    if settings.way():
+        command = [*settings.way().shell(), remote.remote_command(command, settings.engine)]
     elif settings.logs:
         command += ["--log-file", os.path.join(settings.logs, "worker.log")]
     if in_flatpak is None:
@@ -61,9 +66,9 @@ def worker_command(settings: EngineSettings, in_flatpak: bool | None = None) -> 
 
 
 def worker_folder(settings: EngineSettings) -> str | None:
-    """The folder to start the worker's command in: the engine's, or none here for an ssh engine
-    (its command changes to the engine's folder there)."""
-    return None if settings.kind == SSH else settings.engine
+    """The folder to start the worker's command in: the engine's, or none here for an engine
+    elsewhere (its command changes to the engine's folder there)."""
+    return None if settings.way() else settings.engine
 
 
 def write(data: str, settings: EngineSettings) -> str:

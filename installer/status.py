@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 
-from installer import locations, matrix, remote_install, settings
+from installer import locations, matrix, remote, remote_install, settings
 from installer.environment import env_python
 from installer.install import MARKER, engine_version, handshake, log_folder, unwritable
 from installer.plugin import PLUGIN_NAME, remove_plugin
@@ -18,10 +18,11 @@ def uninstall(data: str, folders: list, echo=print) -> None:
     for an engine on another computer, the engine there (when it can be reached)."""
     marker = _marker(data)
     if marker.get("remote"):
+        way = remote.Way(marker.get("kind", remote.SSH), marker["remote"], marker.get("ssh", ""))
         try:
-            remote_install.uninstall(marker["remote"], marker.get("ssh", ""), echo)
+            remote_install.uninstall(way, echo)
         except InstallError as error:
-            echo(f"WARNING: the engine on {marker['remote']} was left in place ({error})")
+            echo(f"WARNING: the engine {way.where()} was left in place ({error})")
     recorded = marker.get("plugins", [])
     plugin_dirs = {os.path.dirname(p) for p in recorded} | {f.plugins for f in folders}
     for plugins in sorted(plugin_dirs):
@@ -54,7 +55,8 @@ def check(data: str, folders: list) -> tuple:
         elif not os.access(entry, os.X_OK):
             problems.append(f"{entry} is not executable, so GIMP ignores it: run the installer again")
     if marker.get("remote"):
-        summary = f"engine {marker.get('version')} on {marker['remote']}, computing on {marker.get('device', '?')}"
+        way = remote.Way(marker.get("kind", remote.SSH), marker["remote"])
+        summary = f"engine {marker.get('version')} {way.where()}, computing on {marker.get('device', '?')}"
         engine = _settings(data, problems)
     else:
         label = matrix.VARIANTS.get(marker.get("variant", ""), matrix.VARIANTS["tensorflow"]).label

@@ -67,8 +67,24 @@ def test_the_worker_is_started_by_ssh_in_the_engines_folder_there():
     ],
 )
 def test_what_ssh_says_becomes_one_sentence(stderr, sentence):
-    explained = remote.explain(stderr, "gpubox")
+    explained = remote.Way(remote.SSH, "gpubox").explain(stderr)
     assert explained == sentence if sentence is None else sentence in explained
+
+
+def test_an_engine_in_wsl_is_started_by_wsl_exe_and_its_complaints_read_even_in_utf_16():
+    """Not tried on a real Windows PC: the command line and the sentences are what can be checked here."""
+    engine = settings.EngineSettings(
+        "/home/me/ns/python", "/home/me/ns/engine", "/home/me/ns/w.h5", "jax", "", "", "", settings.WSL, "Ubuntu"
+    )
+    assert settings.worker_command(engine, in_flatpak=False) == [
+        "wsl.exe", "-d", "Ubuntu", "--", "sh", "-c",
+        "cd /home/me/ns/engine && exec /home/me/ns/python -m core.worker --weights /home/me/ns/w.h5 --backend jax",
+    ]  # fmt: skip
+    way = engine.way()
+    assert (way.name(), way.where(), way.installer_option()) == ("WSL (Ubuntu)", "in WSL (Ubuntu)", "--wsl Ubuntu")
+    utf_16 = "There is no distribution with the supplied name.".encode("utf-16-le").decode("utf-8", "replace")
+    assert way.explain(utf_16) == "WSL (Ubuntu) cannot be found: check the distribution's name with wsl --list"
+    assert way.explain("sh: 1: cd: can't cd to /home/me/ns/engine").endswith("python3 -m installer --wsl Ubuntu")
 
 
 def free_port() -> int:
@@ -409,7 +425,7 @@ def test_the_progress_window_says_where_it_paints_and_stop_and_keep_works_over_s
     with GuiSession(gimp, config, script) as gui:
         gui.wait_for_reports(1, timeout=300)
         session = Session(gui, tmp_path, "", lambda: 0, samples["tubingen"], samples["starry_night"])
-        session.wait_for_log("dialog: Standard: about", 1)  # the worker started there answers
+        session.wait_for_log("dialog: Standard: about", 1, timeout=300)  # the worker started there answers
         gui.key(gui.window("Neural Style Transfer"), "Return")
         window = gui.window("painting", timeout=60)
         first = session.wait_for_picture(1)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from worker_client import WorkerClient
 
 from core import __version__
-from installer import install, locations, machine, matrix, remote, settings
+from installer import install, locations, machine, matrix, settings
 from installer.progress import never_cancelled, no_progress
 
 INSTALL, UPDATE, REPAIR = "Install", "Update", "Repair"
@@ -34,7 +34,8 @@ def engine_state(plugin_dir: str) -> EngineState:
     except settings.SettingsError as error:
         missing = not os.path.exists(os.path.join(data, settings.FILE))
         return EngineState(None, str(error), INSTALL if missing else REPAIR)
-    here = found.kind != settings.SSH  # on another computer, its worker's hello says whether it works
+    way = found.way()
+    here = way is None  # elsewhere, its worker's hello says whether it works
     if here and not os.path.isfile(found.python):
         return EngineState(None, "The Neural Style engine is damaged: its Python environment is missing.", REPAIR)
     if here and not os.path.isdir(os.path.join(found.engine, "core")):
@@ -44,8 +45,8 @@ def engine_state(plugin_dir: str) -> EngineState:
     if found.version != __version__ and not here:  # only a terminal reaches the other computer
         return EngineState(
             None,
-            f"The Neural Style engine on {found.host} is version {found.version}; this plug-in is {__version__}. "
-            f"Update it with python3 -m installer --remote {found.host} in a terminal, or install one here.",
+            f"The Neural Style engine {way.where()} is version {found.version}; this plug-in is {__version__}. "
+            f"Update it with python3 -m installer {way.installer_option()} in a terminal, or install one here.",
             INSTALL,
         )
     if found.version != __version__:
@@ -67,7 +68,7 @@ def ready_settings(plugin_dir: str) -> settings.EngineSettings:
 
 def worker_for(engine: settings.EngineSettings) -> WorkerClient:
     """A client for the engine's worker, here or on another computer."""
-    explain = (lambda stderr: remote.explain(stderr, engine.host)) if engine.kind == settings.SSH else None
+    explain = engine.way().explain if engine.way() else None
     return WorkerClient(settings.worker_command(engine), settings.worker_folder(engine), explain=explain)
 
 

@@ -42,7 +42,7 @@ from worker_client import WorkerError  # noqa: E402
 
 from installer.matrix import Unsupported  # noqa: E402
 from installer.progress import Cancelled  # noqa: E402
-from installer.settings import SSH, SettingsError  # noqa: E402
+from installer.settings import SettingsError  # noqa: E402
 from installer.steps import InstallError  # noqa: E402
 
 PROCEDURE = "python-fu-neural-style"
@@ -177,8 +177,8 @@ def stylise(image, drawables, config, settings, interactive, worker=None) -> boo
     def work(watch):
         if client.hello is None:
             client.start(on_starting=lambda stage: watch.on_stage(0, stage))
-        host = f" on {settings.host}" if settings.kind == SSH else ""
-        device = f"{client.hello.device}, {client.hello.backend}{host}"
+        where = f" {settings.way().where()}" if settings.way() else ""
+        device = f"{client.hello.device}, {client.hello.backend}{where}"
         plugin_log.log.info("computes on %s", device)
         watch.started(device)
         return jobs.paint(client, plan, values, watch)

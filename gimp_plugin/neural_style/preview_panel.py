@@ -111,6 +111,7 @@ class PreviewPanel:
             return
         if error is not None:
             self.times.set_text(_problem(error))
+            plugin_log.log.warning("dialog: the engine did not start: %s", _problem(error))
         else:
             self._ask_times()
 

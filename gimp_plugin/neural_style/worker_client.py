@@ -92,7 +92,7 @@ class WorkerClient:
         self, command, cwd=None, start_timeout=60.0, silence_timeout=12 * protocol.HEARTBEAT_SECONDS, explain=None
     ):
         """``explain(stderr)``: the artist's sentence for a worker that ended, from what the way to
-        it wrote (ssh's complaints: ``installer.remote.explain``), or None."""
+        it wrote (ssh's complaints: ``installer.remote.Way.explain``), or None."""
         self.command = list(command)
         self.cwd = cwd
         self.explain = explain
