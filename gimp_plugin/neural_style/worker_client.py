@@ -268,7 +268,9 @@ class WorkerClient:
                 process.kill()
         self._process = None
         time.sleep(0.1)  # the last of stderr, read on its own thread
-        explained = self.explain(self.log_tail()) if self.explain is not None else None
+        # Before its hello anything can be the way there failing; after it only ssh's own exit code is.
+        on_the_way = self.hello is None or code == 255
+        explained = self.explain(self.log_tail()) if self.explain is not None and on_the_way else None
         if explained:
             return WorkerError(explained, "", protocol.REMOTE, self.log_tail())
         return WorkerError(
