@@ -1,5 +1,10 @@
 import sys
 
-from core.cli import main
+try:
+    from core.cli import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:  # Ctrl-C before the run could stop gracefully (while the libraries load)
+    print("python -m core: interrupted while starting; nothing was written", file=sys.stderr)
+    code = 130
+sys.exit(code)

@@ -8,6 +8,7 @@ written to.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
@@ -163,6 +164,8 @@ def in_flag_words(message: str) -> str:
 
 
 def main(argv=None) -> int:
+    """The command line; a Ctrl-C before the run can stop gracefully raises ``KeyboardInterrupt``
+    (``python -m core`` says so in one line)."""
     args = build_parser().parse_args(argv)
     if args.seed_compatible:
         print("python -m core: --seed-compatible is now called --tutorial-loss", file=sys.stderr)
@@ -197,14 +200,25 @@ def main(argv=None) -> int:
     except (images.ImageError, WeightsError) as error:
         print(f"python -m core: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # Ctrl-C before the run could stop gracefully (while Keras loads)
-        print("python -m core: interrupted while starting; nothing was written", file=sys.stderr)
-        return 130
     if result.cancelled:
         print(f"stopped early; saved the best image so far to {args.output}", file=sys.stderr)
         return 130
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _interrupts_after():
+    """Ctrl-C while Keras and its backend import is taken once they have: an import cut short
+    can leave TensorFlow's threads keeping the process alive at exit."""
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _style_masks(paths, n_styles, shape):
@@ -224,7 +238,8 @@ def _stylise(content, styles, params, args, style_masks=None):
 
     from core.keras_setup import import_keras
 
-    import_keras(args.backend)
+    with _interrupts_after():
+        import_keras(args.backend)
     from core import speed
     from core.engine import StyleTransfer
     from core.vgg import VGG19Features

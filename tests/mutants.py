@@ -68,7 +68,14 @@ MUTANTS = (
     ),
     Mutant(
         "swaps red and blue in the worker's result",
-        (("core/worker.py", "out.tobytes(),", "out[..., [2, 1, 0, *range(3, channels)]].tobytes(),"),),
+        (
+            (
+                "core/worker.py",
+                "out = _pixels(result.pixels if mask is None else images.apply_mask(result.pixels, mask))",
+                "out = _pixels((result.pixels if mask is None else images.apply_mask(result.pixels, mask))"
+                "[..., [2, 1, 0, *range(3, result.pixels.shape[-1])]])",
+            ),
+        ),
         (WORKER_PAINTING, GIMP_SCRIPTED),
     ),
 )
