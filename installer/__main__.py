@@ -153,8 +153,10 @@ def _install_elsewhere(way, args, data, folders) -> int:
     )  # fmt: skip
     if not folders:
         print(f"\nWARNING: {NO_GIMP}")
-    print(f"\nDone: the engine computes on {engine.device}. Restart GIMP, select a layer and choose ")
-    print("Filters > Artistic > Neural Style Transfer...")
+    print(
+        f"\nDone: the engine computes on {engine.device}. Restart GIMP, select a layer and choose "
+        "Filters > Artistic > Neural Style Transfer..."
+    )
     return 0
 
 

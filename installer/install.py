@@ -311,14 +311,21 @@ def check_engine(python, engine, weights, data, backend, log) -> tuple:
     return f"the engine works on {device}; a test picture is in {out}", device
 
 
+def worker_for(engine: settings.EngineSettings):
+    """A client (the plug-in's ``WorkerClient``) for the engine's worker, here or elsewhere, with
+    the way's complaints explained."""
+    explain = engine.way().explain if engine.way() else None
+    return worker_client().WorkerClient(
+        settings.worker_command(engine), settings.worker_folder(engine), explain=explain
+    )
+
+
 def handshake(engine: settings.EngineSettings):
     """The installed worker's hello (here, or on another computer by ssh), or an ``InstallError``
     saying why it did not come."""
     client_module = worker_client()
-    command, folder = settings.worker_command(engine), settings.worker_folder(engine)
-    explain = engine.way().explain if engine.way() else None
     try:
-        with client_module.WorkerClient(command, cwd=folder, explain=explain) as client:
+        with worker_for(engine) as client:
             if not client.hello.weights:
                 raise InstallError(f"the engine cannot use its weights: {client.hello.weights_message}")
             return client.hello

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from worker_client import WorkerClient
-
 from core import __version__
 from installer import install, locations, machine, matrix, settings
 from installer.progress import never_cancelled, no_progress
@@ -66,10 +64,9 @@ def ready_settings(plugin_dir: str) -> settings.EngineSettings:
     return state.settings
 
 
-def worker_for(engine: settings.EngineSettings) -> WorkerClient:
-    """A client for the engine's worker, here or on another computer."""
-    explain = engine.way().explain if engine.way() else None
-    return WorkerClient(settings.worker_command(engine), settings.worker_folder(engine), explain=explain)
+def worker_for(engine: settings.EngineSettings):
+    """A client for the engine's worker, here or on another computer (``install.worker_for``)."""
+    return install.worker_for(engine)
 
 
 def choose(backend: str = "") -> matrix.Choice:
